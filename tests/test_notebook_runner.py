@@ -1,0 +1,29 @@
+import nbformat
+
+from helpers import notebooks
+
+
+def write_notebook(path, source):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_runner_writes_notebook_and_html_and_reports_each(tmp_path, capsys):
+    good = write_notebook(tmp_path / "01_good.ipynb", "print(6 * 7)")
+    bad = write_notebook(tmp_path / "02_bad.ipynb", "raise RuntimeError('boom')")
+    out = tmp_path / "build"
+    assert notebooks.main(["--out", str(out), str(good), str(bad)]) == 1
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[1].startswith("01_good.ipynb") and rows[1].endswith("ok")
+    assert rows[2].startswith("02_bad.ipynb") and "failed: " in rows[2] and "boom" in rows[2]
+    executed = nbformat.read(out / "01_good.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    assert "42" in (out / "01_good.html").read_text()
+
+
+def test_in_place_refreshes_committed_outputs(tmp_path):
+    path = write_notebook(tmp_path / "01_x.ipynb", "print('fresh')")
+    assert notebooks.main(["--in-place", str(path)]) == 0
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "fresh\n"

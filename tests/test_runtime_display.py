@@ -1,0 +1,41 @@
+import time
+
+import torch
+from langchain_core.documents import Document
+
+from helpers import set_cpu_threads, timed
+from helpers.display import format_table, ranking_table, side_by_side, snippet
+
+
+def test_set_cpu_threads_explicit_and_from_env(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        assert set_cpu_threads(1) == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("RERANK_THREADS", "2")
+        assert set_cpu_threads() == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_timed_measures_the_block():
+    with timed("sleep") as timing:
+        time.sleep(0.05)
+    assert 0.04 < timing.seconds < 1
+    assert str(timing).startswith("sleep: ") and str(timing).endswith(" ms")
+
+
+def test_format_table_aligns_columns():
+    table = format_table([(1, "a"), (10, "bbb")], ["n", "text"])
+    assert table.splitlines() == ["n   text", "--  ----", "1   a", "10  bbb"]
+
+
+def test_snippet_flattens_and_shortens():
+    assert snippet("a\n\nb   c") == "a b c"
+    assert snippet("x" * 100, width=10) == "x" * 9 + "…"
+
+
+def test_ranking_and_side_by_side_tables():
+    docs = [Document(page_content=f"text {i}", metadata={"id": i}) for i in range(3)]
+    assert ranking_table([(docs[0], 0.123456)]).splitlines()[2].split()[:3] == ["1", "0", "0.1235"]
+    lines = side_by_side(docs, [docs[0], docs[2], docs[1]]).splitlines()
+    assert not lines[2].endswith("differs") and lines[3].endswith("differs")
