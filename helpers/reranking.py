@@ -1,0 +1,120 @@
+"""Cross-encoder reranking that keeps its scores (introduced in notebook 02)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from pydantic import ConfigDict
+
+from helpers.config import load_config, resolve_model
+from helpers.display import format_table, snippet
+
+
+def ensure_pad_token(cross_encoder) -> None:
+    """Give a pad-token-less tokenizer one, so that batches larger than 1 can be padded."""
+    tokenizer = cross_encoder.tokenizer
+    if tokenizer.pad_token is None:
+        # Decoder-style rerankers (e.g. Qwen3) ship without one; any special token pads safely
+        # because the attention mask hides the padding.
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token or tokenizer.sep_token
+        cross_encoder.model.config.pad_token_id = tokenizer.pad_token_id
+
+
+def make_cross_encoder(model_name: str | None = None, max_length: int = 512, device=None):
+    """Create LangChain's HuggingFaceCrossEncoder returning raw logits, truncating at max_length."""
+    import torch
+    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+
+    from helpers.retrieval import pick_device
+
+    chosen = model_name or load_config().reranker_model
+    cross_encoder = HuggingFaceCrossEncoder(
+        model_name=resolve_model(chosen, "RERANK_RERANKER_MODEL"),
+        model_kwargs={
+            "device": device or pick_device(),
+            "max_length": max_length,
+            "activation_fn": torch.nn.Identity(),  # raw logits; the compressor applies sigmoid
+            "model_kwargs": {"dtype": torch.float32},  # fp16 checkpoints are slow on CPU
+        },
+    )
+    ensure_pad_token(cross_encoder.client)
+    return cross_encoder
+
+
+def sigmoid(logit: float) -> float:
+    """Map a raw cross-encoder logit to (0, 1)."""
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
+class ScoredCrossEncoderReranker(BaseDocumentCompressor):
+    """Rerank like LangChain's CrossEncoderReranker, but keep the scores in metadata.
+
+    Each returned document gets ``metadata["rerank_logit"]`` (the model's raw output) and
+    ``metadata["rerank_score"]`` (after ``activation``). ``score_threshold`` drops documents
+    whose ``rerank_score`` is below it; ``top_n`` then keeps at most that many.
+    """
+
+    model: object
+    top_n: int = 3
+    score_threshold: float | None = None
+    activation: str = "sigmoid"  # "none" if the model already returns probabilities
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Score every (query, document) pair, then return the best ``top_n`` above threshold."""
+        if not documents:
+            return []
+        logits = [float(s) for s in self.model.score([(query, d.page_content) for d in documents])]
+        scored = []
+        for document, logit in zip(documents, logits, strict=True):
+            score = sigmoid(logit) if self.activation == "sigmoid" else logit
+            metadata = {**document.metadata, "rerank_logit": logit, "rerank_score": score}
+            scored.append(Document(page_content=document.page_content, metadata=metadata))
+        scored.sort(key=lambda d: d.metadata["rerank_score"], reverse=True)
+        if self.score_threshold is not None:
+            scored = [d for d in scored if d.metadata["rerank_score"] >= self.score_threshold]
+        return scored[: self.top_n]
+
+
+def build_reranking_retriever(
+    base_retriever, top_n: int = 3, cross_encoder=None, score_threshold: float | None = None
+):
+    """Wrap ``base_retriever`` in a ContextualCompressionRetriever that reranks with scores."""
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    compressor = ScoredCrossEncoderReranker(
+        model=cross_encoder or make_cross_encoder(), top_n=top_n, score_threshold=score_threshold
+    )
+    return ContextualCompressionRetriever(base_compressor=compressor, base_retriever=base_retriever)
+
+
+def before_after_table(candidates, rescored, top_n: int = 3, width: int = 44) -> str:
+    """Return one row per candidate in base order: its new rank, how far it moved, its scores."""
+    new_rank = {d.metadata["id"]: rank for rank, d in enumerate(rescored, start=1)}
+    by_id = {d.metadata["id"]: d for d in rescored}
+    rows = []
+    for old, doc in enumerate(candidates, start=1):
+        chunk_id = doc.metadata["id"]
+        new = new_rank[chunk_id]
+        moved = "=" if old == new else f"{'↑' if new < old else '↓'}{abs(old - new)}"
+        scored = by_id[chunk_id].metadata
+        rows.append(
+            (
+                old,
+                new,
+                moved,
+                chunk_id,
+                f"{scored['rerank_logit']:.4f}",
+                f"{scored['rerank_score']:.4f}",
+                "top" if new <= top_n else "",
+                snippet(doc.page_content, width),
+            )
+        )
+    headers = ["base rank", "new rank", "moved", "id", "logit", "sigmoid", "kept", "text"]
+    return format_table(rows, headers)

@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+from langchain_core.documents import Document
+from sentence_transformers import CrossEncoder
+from transformers import AutoTokenizer
+
+from helpers.reranking import (
+    ScoredCrossEncoderReranker,
+    before_after_table,
+    build_reranking_retriever,
+    make_cross_encoder,
+    sigmoid,
+)
+
+QUERY = "What is the plan for the economy?"
+PAIRS = [(QUERY, "My plan will grow the economy."), (QUERY, "We salute our troops, and more.")]
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(random_head_cross_encoder_dir):
+    return make_cross_encoder(str(random_head_cross_encoder_dir))
+
+
+@pytest.fixture(scope="module")
+def no_pad_dir(random_head_cross_encoder_dir, tmp_path_factory):
+    """The same model, saved with a tokenizer that has no pad token (like Qwen3 rerankers)."""
+    folder = tmp_path_factory.mktemp("no-pad")
+    model = CrossEncoder(str(random_head_cross_encoder_dir))
+    model.model.save_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(random_head_cross_encoder_dir)
+    tokenizer.pad_token = None
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_scores_are_raw_logits_of_a_non_default_model(cross_encoder, random_head_cross_encoder_dir):
+    logits = np.array(list(cross_encoder.score(PAIRS)))
+    probabilities = CrossEncoder(str(random_head_cross_encoder_dir)).predict(PAIRS)
+    assert np.allclose([sigmoid(x) for x in logits], probabilities, atol=1e-5)
+
+
+def test_pad_token_less_tokenizer_breaks_batches_and_is_fixed(no_pad_dir, cross_encoder):
+    with pytest.raises(ValueError, match="pad"):
+        CrossEncoder(str(no_pad_dir)).predict(PAIRS, batch_size=2)
+    fixed = make_cross_encoder(str(no_pad_dir))
+    assert np.allclose(list(fixed.score(PAIRS)), list(cross_encoder.score(PAIRS)), atol=1e-5)
+
+
+def test_inputs_past_max_length_are_truncated_not_an_error(cross_encoder):
+    passage = "The economy grew. " * 200  # about 1,000 tokens
+    longer = passage + "Completely different words about weather at the end. " * 50
+    short, long = cross_encoder.score([(QUERY, passage), (QUERY, longer)])
+    assert short == pytest.approx(long, abs=1e-5)
+
+
+def documents(n):
+    return [
+        Document(page_content=f"passage {i} about the economy" * (i + 1), metadata={"id": i})
+        for i in range(n)
+    ]
+
+
+def test_compressor_keeps_scores_sorted_and_cuts_top_n(cross_encoder):
+    reranked = ScoredCrossEncoderReranker(model=cross_encoder, top_n=3).compress_documents(
+        documents(6), QUERY
+    )
+    scores = [d.metadata["rerank_score"] for d in reranked]
+    assert len(reranked) == 3 and scores == sorted(scores, reverse=True)
+    for doc in reranked:
+        assert doc.metadata["rerank_score"] == pytest.approx(sigmoid(doc.metadata["rerank_logit"]))
+
+
+def test_compressor_threshold_and_top_n_together(cross_encoder):
+    everything = ScoredCrossEncoderReranker(model=cross_encoder, top_n=6).compress_documents(
+        documents(6), QUERY
+    )
+    cut = everything[2].metadata["rerank_score"]
+    kept = ScoredCrossEncoderReranker(model=cross_encoder, top_n=2, score_threshold=cut)
+    assert [d.metadata["id"] for d in kept.compress_documents(documents(6), QUERY)] == [
+        d.metadata["id"] for d in everything[:2]
+    ]
+    strict = ScoredCrossEncoderReranker(model=cross_encoder, top_n=6, score_threshold=cut)
+    assert len(strict.compress_documents(documents(6), QUERY)) == 3
+    assert ScoredCrossEncoderReranker(model=cross_encoder).compress_documents([], QUERY) == []
+
+
+def test_order_matches_langchains_cross_encoder_reranker(
+    cross_encoder, random_head_cross_encoder_dir
+):
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+
+    seed = CrossEncoderReranker(
+        model=HuggingFaceCrossEncoder(model_name=str(random_head_cross_encoder_dir)), top_n=4
+    )
+    ours = ScoredCrossEncoderReranker(model=cross_encoder, top_n=4)
+    ids = [d.metadata["id"] for d in seed.compress_documents(documents(6), QUERY)]
+    assert [d.metadata["id"] for d in ours.compress_documents(documents(6), QUERY)] == ids
+
+
+def test_reranking_retriever_returns_top_n_of_the_base_candidates(retriever, cross_encoder):
+    reranking = build_reranking_retriever(retriever, top_n=3, cross_encoder=cross_encoder)
+    candidates = {d.metadata["id"] for d in retriever.invoke(QUERY)}
+    reranked = reranking.invoke(QUERY)
+    assert len(reranked) == 3 and {d.metadata["id"] for d in reranked} <= candidates
+
+
+def test_before_after_table_has_every_candidate(retriever, cross_encoder):
+    candidates = retriever.invoke(QUERY)
+    rescored = ScoredCrossEncoderReranker(model=cross_encoder, top_n=20).compress_documents(
+        candidates, QUERY
+    )
+    lines = before_after_table(candidates, rescored, top_n=3).splitlines()
+    assert len(lines) == 22
+    kept = lines[0].index("kept")
+    assert sum(line[kept : kept + 4] == "top " for line in lines[2:]) == 3
