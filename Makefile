@@ -15,7 +15,7 @@ ifneq ($(MIRROR),)
 export RERANK_DATA_MIRROR ?= $(MIRROR)
 endif
 
-.PHONY: help venv data models run test lint format lab notebooks clean
+.PHONY: help venv check data models run test lint format lab notebooks clean
 
 help: ## Show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -30,6 +30,9 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies
+
+check: $(STAMP) ## Print an environment table (packages, models, threads, GPU, Java, AWS)
+	$(BIN)/python -m helpers.envcheck
 
 data: $(STAMP) ## Fetch and verify the corpus (uses RERANK_DATA_MIRROR if set)
 	$(BIN)/python -c "from helpers.data import corpus_path; print(corpus_path())"
