@@ -23,9 +23,9 @@ class CorpusError(RuntimeError):
 
 def data_dir() -> Path:
     """Return the corpus cache: the repository's data/ folder, else a per-user cache."""
-    repo_data = Path(__file__).resolve().parents[1] / "data"
-    if repo_data.is_dir():
-        return repo_data
+    repository = Path(__file__).resolve().parents[1]
+    if (repository / "pyproject.toml").is_file():  # a checkout, not an installed copy
+        return repository / "data"
     import pooch
 
     return Path(pooch.os_cache("rerank-lab"))
