@@ -180,18 +180,6 @@ def bm25_search(chunks, k: int = 20):
     return search
 
 
-def load_cross_encoder(model_name: str | None = None):
-    """Load the active profile's cross-encoder as a LangChain HuggingFaceCrossEncoder."""
-    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
-
-    from helpers.config import load_config, resolve_model
-    from helpers.retrieval import pick_device
-
-    name = model_name or load_config().reranker_model
-    path = resolve_model(name, "RERANK_RERANKER_MODEL")
-    return HuggingFaceCrossEncoder(model_name=path, model_kwargs={"device": pick_device()})
-
-
 def rerank_search(retriever, cross_encoder, top_n: int | None = None):
     """Rerank a first stage's candidates by cross-encoder score, keeping scores."""
     first_stage = as_search(retriever)
@@ -281,7 +269,9 @@ def _searches(chunks, k: int, notes: list[str]) -> list:
     dense = build_faiss_retriever(chunks, embeddings, k=k)
     searches[f"dense ({model_label(embeddings.model_name).split(' (')[0]})"] = dense
     try:
-        cross_encoder = load_cross_encoder()
+        from helpers.reranking import make_cross_encoder
+
+        cross_encoder = make_cross_encoder()
         label = model_label(load_config().reranker_model).split(" (")[0]
         searches[f"dense + rerank ({label})"] = rerank_search(dense, cross_encoder)
     except Exception as exc:  # a missing reranker only removes its row
