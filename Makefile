@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The serving side (notebook 04) mirrors the SageMaker Hugging Face image: transformers 4.x.
+SERVE_STAMP := .venv-serve/.installed
 
 # Committed and checked outputs must not contain progress bars; learners keep theirs.
 test notebooks: export HF_HUB_DISABLE_PROGRESS_BARS := 1
@@ -15,7 +17,7 @@ ifneq ($(MIRROR),)
 export RERANK_DATA_MIRROR ?= $(MIRROR)
 endif
 
-.PHONY: help venv check data models run test lint format lab notebooks clean
+.PHONY: help venv serve-venv check data models run serve test lint format lab notebooks clean
 
 help: ## Show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -31,6 +33,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies
 
+$(SERVE_STAMP): serving/requirements-serve.txt serving/make_serve_venv.sh
+	PYTHON=$(PYTHON) bash serving/make_serve_venv.sh .venv-serve
+	touch $@
+
+serve-venv: $(SERVE_STAMP) ## Create .venv-serve, the local SageMaker serving stack (MMS)
+
 check: $(STAMP) ## Print an environment table (packages, models, threads, GPU, Java, AWS)
 	$(BIN)/python -m helpers.envcheck
 
@@ -40,10 +48,10 @@ data: $(STAMP) ## Fetch and verify the corpus (uses RERANK_DATA_MIRROR if set)
 models: data ## Prepare the active profile's models (builds the offline reranker if needed)
 	$(BIN)/python -m helpers.prepare_models
 
-run: models ## Execute every notebook headless into build/, one row per notebook
+run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one row per notebook
 	$(BIN)/python -m helpers.notebooks --out build
 
-test: lint ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
+test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
 	RERANK_PROFILE=offline $(BIN)/pytest
 
@@ -55,8 +63,11 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-notebooks: models ## Re-execute notebooks in place (offline profile) to refresh committed outputs
+notebooks: models $(SERVE_STAMP) ## Re-execute notebooks in place (offline profile) to refresh committed outputs
 	RERANK_PROFILE=offline $(BIN)/python -m helpers.notebooks --in-place
+
+serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker) and serve it on :8080
+	$(BIN)/python -m helpers.sagemaker serve $(MODEL)
 
 lab: models ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
