@@ -17,7 +17,7 @@ ifneq ($(MIRROR),)
 export RERANK_DATA_MIRROR ?= $(MIRROR)
 endif
 
-.PHONY: help venv serve-venv check data models run serve test lint format lab notebooks clean
+.PHONY: help venv serve-venv check data models run serve bench test lint format lab notebooks clean
 
 help: ## Show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -68,6 +68,9 @@ notebooks: models $(SERVE_STAMP) ## Re-execute notebooks in place (offline profi
 
 serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker) and serve it on :8080
 	$(BIN)/python -m helpers.sagemaker serve $(MODEL)
+
+bench: models $(SERVE_STAMP) ## Benchmark reranking speed side by side; results in build/bench/
+	$(BIN)/python -m helpers.bench --out build/bench
 
 lab: models ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
