@@ -193,6 +193,83 @@ def rerank_search(retriever, cross_encoder, top_n: int | None = None):
     return search
 
 
+def first_stage_candidates(search, queries: list[dict], k: int) -> dict[str, list]:
+    """Return each query's first-stage top ``k`` as [(doc, score)], best first (notebook 03)."""
+    search = as_search(search)
+    return {q["id"]: list(search(q["query"]))[:k] for q in queries}
+
+
+def score_candidates(cross_encoder, queries: list[dict], candidates: dict) -> dict[str, list]:
+    """Return each query's cross-encoder scores, in candidate order (notebook 03)."""
+    texts = {q["id"]: q["query"] for q in queries}
+    return {
+        qid: [
+            float(s) for s in cross_encoder.score([(texts[qid], d.page_content) for d, _ in docs])
+        ]
+        for qid, docs in candidates.items()
+    }
+
+
+def candidates_run(candidates: dict, k: int, name: str):
+    """Return a ranx Run of each query's first ``k`` candidates with their first-stage scores."""
+    from ranx import Run
+
+    return Run({qid: _rank_preserving(docs[:k]) for qid, docs in candidates.items()}, name=name)
+
+
+def runs_at_k(candidates: dict, cross_scores: dict, k: int):
+    """Return (first-stage run, reranked run) over each query's first ``k`` candidates."""
+    from ranx import Run
+
+    reranked = {}
+    for qid, docs in candidates.items():
+        ids = [str(doc.metadata["id"]) for doc, _ in docs[:k]]
+        reranked[qid] = dict(zip(ids, cross_scores[qid][:k], strict=True))
+    return candidates_run(candidates, k, "dense"), Run(reranked, name="reranked")
+
+
+def restrict(run, query_ids, name: str | None = None):
+    """Return a copy of ``run`` with only ``query_ids`` (e.g. one split)."""
+    from ranx import Run
+
+    keep = set(query_ids)
+    return Run({q: d for q, d in run.to_dict().items() if q in keep}, name=name or run.name)
+
+
+def tune_fusion(qrels, runs, metric: str = "ndcg@10") -> dict:
+    """Pick the z-normalised weighted-sum weights that maximise ``metric`` on these queries."""
+    from ranx import optimize_fusion
+
+    params = optimize_fusion(
+        qrels, runs, norm="zmuv", method="wsum", metric=metric, step=0.1, show_progress=False
+    )
+    return {"weights": [round(float(w), 2) for w in params["weights"]]}
+
+
+def fuse_runs(runs, params: dict, name: str = "fused"):
+    """Fuse runs with a z-normalised weighted sum (weights from ``tune_fusion``)."""
+    from ranx import fuse
+
+    fused = fuse(runs, norm="zmuv", method="wsum", params=params)
+    fused.name = name
+    return fused
+
+
+def per_query(qrels, run, metric: str = "ndcg@10") -> dict[str, float]:
+    """Return ``metric`` for every query of ``qrels``, by query id."""
+    from ranx import evaluate
+
+    values = evaluate(qrels, run, metric, return_mean=False, make_comparable=True)
+    return dict(zip(qrels.keys(), map(float, values), strict=True))
+
+
+def wins_losses(before: dict, after: dict, tolerance: float = 1e-9) -> tuple[int, int, int]:
+    """Count the queries where ``after`` beats, ties and loses to ``before``."""
+    deltas = [after[q] - before[q] for q in before]
+    return (sum(d > tolerance for d in deltas), sum(abs(d) <= tolerance for d in deltas),
+            sum(d < -tolerance for d in deltas))  # fmt: skip
+
+
 def metrics_for(k: int) -> list[str]:
     """Return the ranx metric names the course reports."""
     return list(dict.fromkeys(["recall@5", f"recall@{k}", "mrr@10", "ndcg@10"]))
@@ -279,6 +356,23 @@ def _searches(chunks, k: int, notes: list[str]) -> list:
     return list(searches.items())
 
 
+def fused_row(runs, searches: dict, chunks, args, notes: list[str]):
+    """Return the dense + rerank fusion run, weights tuned on the file's dev queries, or None."""
+    if len(runs) < 3:
+        return None
+    dev = select(load_queries(args.queries), "dev", answerable=True)
+    if not dev:
+        notes.append("No fused row: the query file has no dev queries to tune its weights on.")
+        return None
+    dev_runs = [make_run(searches[run.name], dev, run.name) for run in runs[1:3]]
+    params = tune_fusion(build_qrels(label_chunks(dev, chunks)), dev_runs)
+    fused = fuse_runs(runs[1:3], params, name=f"fused {params['weights']} (zmuv wsum)")
+    fused.metadata = {"seconds_per_query": sum(r.metadata["seconds_per_query"] for r in runs[1:3])}
+    if args.split != "test":
+        notes.append("Fusion weights were tuned on the dev queries, which this table includes.")
+    return fused
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate BM25, dense and reranked retrieval on labelled queries; print a Markdown table."""
     parser = argparse.ArgumentParser(prog="python -m helpers.evaluation", description=main.__doc__)
@@ -306,9 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     qrels = build_qrels(label_chunks(answerable, chunks))
     notes: list[str] = []
     runs, separations = [], {}
-    for name, search in _searches(chunks, args.k, notes):
+    searches = _searches(chunks, args.k, notes)
+    for name, search in searches:
         runs.append(make_run(search, answerable, name))
         separations[name] = top_score_separation(runs[-1], make_run(search, no_answer, name))
+    fused = fused_row(runs, dict(searches), chunks, args, notes)
+    runs += [fused] if fused else []
     report = compare_runs(qrels, runs, k=args.k, stat_test=args.stat_test)
     print(markdown_table(report, runs, separations))
     test_name = {"fisher": "Fisher's randomisation test", "student": "paired t-test"}

@@ -202,3 +202,5 @@ def test_cli_adds_the_reranked_row_when_a_reranker_loads(cli_output):
     if "No reranked row" in cli_output:
         pytest.skip("no cross-encoder available (run `make models` for the offline one)")
     assert cli_output.splitlines()[4].startswith("| c | dense + rerank (")
+    assert cli_output.splitlines()[5].startswith("| d | fused [")
+    assert "tuned on the dev queries, which this table includes" in cli_output
