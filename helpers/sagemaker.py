@@ -96,7 +96,7 @@ def archive_listing(tar_path) -> list[str]:
 
 def print_archive(tar_path) -> None:
     """Print a model.tar.gz listing: check weights at the root and code/inference.py."""
-    print(f"{tar_path}:")
+    print(f"{Path(tar_path).name}:")
     print("\n".join(archive_listing(tar_path)))
 
 
