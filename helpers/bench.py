@@ -1137,6 +1137,16 @@ def _ratio(section: dict, **labels) -> dict | None:
     return None
 
 
+def _sweep_table(section: dict, backends: list, sweep: str, values: list, label: str) -> str:
+    """Return one throughput table: a row per backend, a column per value of ``sweep``."""
+    rows = [
+        [name, *(fmt_summary(_find(section, name=name, sweep=sweep, **{sweep: v}), ".0f")
+                 for v in values)]
+        for name in backends
+    ]  # fmt: skip
+    return markdown_table(["backend", *[f"{label} {v}" for v in values]], rows)
+
+
 def throughput_tables(section: dict) -> str:
     backends = list(section["backends"])
     working = [b for b in backends if section["backends"][b].startswith("ok")]
@@ -1144,22 +1154,8 @@ def throughput_tables(section: dict) -> str:
     lengths = sorted(
         {m["max_length"] for m in section["measurements"] if m["sweep"] == "max_length"}
     )
-    rows = []
-    for name in working:
-        cells = []
-        for size in sizes:
-            item = _find(section, name=name, batch_size=size, sweep="batch_size")
-            cells.append(fmt_summary(item, ".0f"))
-        rows.append([name, *cells])
-    part_a = markdown_table(["backend", *[f"batch {s}" for s in sizes]], rows)
-    rows = []
-    for name in working:
-        cells = []
-        for length in lengths:
-            item = _find(section, name=name, max_length=length, sweep="max_length")
-            cells.append(fmt_summary(item, ".0f"))
-        rows.append([name, *cells])
-    part_b = markdown_table(["backend", *[f"max_length {n}" for n in lengths]], rows)
+    part_a = _sweep_table(section, working, "batch_size", sizes, "batch")
+    part_b = _sweep_table(section, working, "max_length", lengths, "max_length")
     rows = []
     sizes_r = sorted({r["batch_size"] for r in section["ratios"] if r["kind"] == "speed-up"})
     batch = 32 if 32 in sizes_r else (sizes_r[-1] if sizes_r else None)
