@@ -707,6 +707,24 @@ def _throughput(name, pairs, seconds, **labels):
     return measurement(name, [len(pairs) / s for s in seconds], "pairs/s", **labels)
 
 
+def _record_sweep(seconds, pairs, measurements, ratios, kind, *, batch_size, max_length, **labels):
+    """Append each backend's throughput, and its speed-up over torch-fp32, for one sweep point."""
+    records = {}
+    for name, values in seconds.items():
+        records[name] = _throughput(
+            name, pairs, values, batch_size=batch_size, max_length=max_length, **labels
+        )
+        measurements.append(records[name])
+        if name != "torch-fp32" and "torch-fp32" in seconds:
+            ratios.append(
+                measurement(
+                    name, paired_ratios(seconds["torch-fp32"], values), "× vs torch-fp32",
+                    batch_size=batch_size, max_length=max_length, kind=kind,
+                )
+            )  # fmt: skip
+    return records
+
+
 def bench_throughput(scorers: dict, status: dict, workload: Workload, settings: Settings) -> dict:
     """Throughput over the batch grid and max_length sweep, speed-ups and nDCG vs fp32."""
     measurements, ratios = [], []
@@ -725,20 +743,11 @@ def bench_throughput(scorers: dict, status: dict, workload: Workload, settings: 
             },
             deadline=_grid_deadline(settings, 0.6),
         )  # fmt: skip
-        for name, values in seconds.items():
-            record = _throughput(
-                name, pairs, values, batch_size=batch_size, max_length=GRID_MAX_LENGTH,
-                sweep="batch_size", workload="course chunks",
-            )  # fmt: skip
-            measurements.append(record)
-            grid[(name, batch_size)] = record
-            if name != "torch-fp32" and "torch-fp32" in seconds:
-                ratios.append(
-                    measurement(
-                        name, paired_ratios(seconds["torch-fp32"], values), "× vs torch-fp32",
-                        batch_size=batch_size, max_length=GRID_MAX_LENGTH, kind="speed-up",
-                    )
-                )  # fmt: skip
+        records = _record_sweep(
+            seconds, pairs, measurements, ratios, "speed-up", batch_size=batch_size,
+            max_length=GRID_MAX_LENGTH, sweep="batch_size", workload="course chunks",
+        )  # fmt: skip
+        grid.update({(name, batch_size): record for name, record in records.items()})
     best_batch = max(
         settings.batch_sizes,
         key=lambda b: grid.get(("torch-fp32", b), {"median": 0})["median"],
@@ -752,20 +761,10 @@ def bench_throughput(scorers: dict, status: dict, workload: Workload, settings: 
             },
             settings.repetitions, settings.warmup, deadline=_grid_deadline(settings, 0.75),
         )  # fmt: skip
-        for name, values in seconds.items():
-            measurements.append(
-                _throughput(
-                    name, long_pairs, values, batch_size=best_batch, max_length=max_length,
-                    sweep="max_length", workload="long passages (4 chunks)",
-                )
-            )  # fmt: skip
-            if name != "torch-fp32" and "torch-fp32" in seconds:
-                ratios.append(
-                    measurement(
-                        name, paired_ratios(seconds["torch-fp32"], values), "× vs torch-fp32",
-                        batch_size=best_batch, max_length=max_length, kind="speed-up (long)",
-                    )
-                )  # fmt: skip
+        _record_sweep(
+            seconds, long_pairs, measurements, ratios, "speed-up (long)", batch_size=best_batch,
+            max_length=max_length, sweep="max_length", workload="long passages (4 chunks)",
+        )  # fmt: skip
     quality = {}
     reference = None
     for name, scorer in scorers.items():
