@@ -1,5 +1,11 @@
 """Each docs/troubleshooting.md entry names a cause; these tests reproduce the causes."""
 
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +49,181 @@ def test_faiss_load_local_refuses_pickles(tmp_path, embeddings):
     with pytest.raises(ValueError, match="de-serialization relies loading a pickle file"):
         FAISS.load_local(str(tmp_path), embeddings)
     assert "The de-serialization relies loading a pickle file" in DOC
+
+
+# --- SageMaker serving: the real model server and toolkit from .venv-serve ----------------------
+
+# The seed page's handler, reduced to what causes the error: its transform_fn passes the JSON
+# body's keys as keyword arguments to CrossEncoder.__call__(self, pairs). It loads the packaged
+# model instead of downloading BAAI/bge-reranker-base, so that it runs offline.
+SEED_STYLE_HANDLER = """
+import json
+
+import torch
+from sagemaker_inference import encoder
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+
+class CrossEncoder:
+    def __init__(self, model_dir):
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+
+    def __call__(self, pairs):
+        with torch.inference_mode():
+            inputs = self.tokenizer(pairs, padding=True, truncation=True, return_tensors="pt")
+            return self.model(**inputs).logits.view(-1).float().tolist()
+
+
+def model_fn(model_dir):
+    return CrossEncoder(model_dir)
+
+
+def transform_fn(cross_encoder, input_data, content_type, accept):
+    payload = json.loads(input_data)
+    return encoder.encode({"scores": cross_encoder(**payload)}, accept)
+"""
+
+# Run by .venv-serve's python: load each model folder with the Hugging Face toolkit's handler
+# service, as a model server worker does, then send it one {"pairs": ...} request.
+TOOLKIT_PROBE = r"""
+import json
+import sys
+
+from mms.context import Context, RequestProcessor
+from mms.metrics.metrics_store import MetricsStore
+
+sys.path.insert(0, sys.argv[1])
+from local_server import load_service
+
+results = []
+for model_dir in sys.argv[2:]:
+    try:
+        service = load_service(model_dir)
+    except Exception as err:
+        results.append({"load_error": f"{type(err).__name__}: {err}"})
+        continue
+    context = Context("model", model_dir, {}, 1, None, "1.1.11")
+    context.request_processor = [RequestProcessor({"Content-Type": "application/json"})]
+    context.metrics = MetricsStore({0: "local"}, "model")
+    result = {"model": type(service.model).__name__}
+    try:
+        answer = service.handle([{"body": b'{"pairs": [["q", "d"]]}'}], context)[0]
+        result["answer"] = answer if isinstance(answer, str) else answer.decode()
+    except Exception as err:  # the toolkit's PredictionException: the client gets a 400
+        result.update(status=err.error_code, message=err.message)
+    results.append(result)
+print("RESULTS " + json.dumps(results))
+"""
+
+
+def serve_venv_missing() -> str | None:
+    from helpers import sagemaker as sm
+
+    if not (sm.SERVE_VENV / "bin" / "python").exists():
+        return f"{sm.SERVE_VENV} is missing: run `bash serving/make_serve_venv.sh`"
+    return None
+
+
+def log_once_written(endpoint, text: str, timeout: float = 15) -> str:
+    """Return the server's log once it holds text (MMS writes its log asynchronously)."""
+    deadline = time.monotonic() + timeout
+    log = endpoint.log_path.read_text(errors="replace")
+    while text not in log and time.monotonic() < deadline:
+        time.sleep(0.2)
+        log = endpoint.log_path.read_text(errors="replace")
+    return log
+
+
+@pytest.fixture(scope="module")
+def contract_model(tmp_path_factory):
+    """A small cross-encoder for the serving tests; they skip when .venv-serve is missing."""
+    from helpers import sagemaker as sm
+
+    if reason := serve_venv_missing():
+        pytest.skip(reason)
+    return sm.make_contract_model(tmp_path_factory.mktemp("contract-model"))
+
+
+def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(contract_model, tmp_path):
+    from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
+    from langchain_community.cross_encoders.sagemaker_endpoint import CrossEncoderContentHandler
+
+    from helpers import sagemaker as sm
+
+    model_dir = tmp_path / "seed-model"
+    shutil.copytree(contract_model, model_dir)
+    (model_dir / "code").mkdir()
+    (model_dir / "code" / "inference.py").write_text(SEED_STYLE_HANDLER)
+    pairs = [("what is faiss?", "FAISS is a library for similarity search.")]
+    with (
+        sm.serve_locally(model_dir, env={"HF_HUB_OFFLINE": "1"}) as endpoint,
+        sm.runtime_bridge({"seed-page": endpoint.url}) as bridge,
+        sm.patched_env(sm.local_aws_env(bridge)),
+    ):
+        assert len(endpoint.score(pairs, key="pairs")) == 1  # the seed handler reads "pairs"
+        langchain_default = SagemakerEndpointCrossEncoder(
+            endpoint_name="seed-page", region_name=sm.REGION
+        )
+        with pytest.raises(ValueError) as info:
+            langchain_default.score(pairs)  # its content handler sends "text_pairs"
+        if sm.java_available():  # multi-model-server logs the worker's traceback
+            log = log_once_written(endpoint, "TypeError: CrossEncoder.__call__()")
+            assert "TypeError: CrossEncoder.__call__() got an unexpected keyword argument" in log
+    message = str(info.value)
+    assert message.startswith(
+        "Error raised by inference endpoint: An error occurred (ModelError) when calling the "
+        "InvokeEndpoint operation: Received client error (400) from primary with message"
+    )
+    assert "CrossEncoder.__call__() got an unexpected keyword argument" in message
+    assert "text_pairs" in message
+    # the fix: the course's inference.py accepts LangChain's default body as it is
+    body = CrossEncoderContentHandler().transform_input(pairs)
+    assert sm.load_schema().parse_request(body) == pairs
+    assert "got an unexpected keyword argument 'text_pairs'" in DOC
+    assert "Received client error (400) from primary with message" in DOC
+
+
+def test_without_code_inference_py_the_toolkit_runs_its_default_pipeline(contract_model, tmp_path):
+    from helpers import sagemaker as sm
+
+    # `tar czf model.tar.gz model/` from the parent folder: everything lands under model/
+    folder = tmp_path / "model"
+    shutil.copytree(sm.CODE_DIR, folder / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(contract_model / "config.json", folder)
+    nested_tar = tmp_path / "nested.tar.gz"
+    with tarfile.open(nested_tar, "w:gz") as tar:
+        tar.add(folder, arcname="model")
+    names = [line.split()[-1] for line in sm.archive_listing(nested_tar)]
+    assert "model/code/inference.py" in names and "code/inference.py" not in names
+    nested = sm.unpack_model(nested_tar, tmp_path / "opt-ml-nested")
+    no_code = contract_model  # weights at the root, but no code/ folder
+    packaged = sm.unpack_model(contract_model, tmp_path / "opt-ml-packaged")  # adds our code/
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    for name in ("HF_TASK", "SAGEMAKER_PROGRAM"):
+        env.pop(name, None)
+    env["HF_HUB_OFFLINE"] = "1"
+    run = subprocess.run(
+        [str(sm.serve_python()), "-c", TOOLKIT_PROBE, str(sm.ROOT / "serving")]
+        + [str(nested), str(no_code), str(packaged)],  # no code/ first: the module is cached
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    lines = [line for line in run.stdout.splitlines() if line.startswith("RESULTS ")]
+    assert lines, run.stdout[-2000:] + run.stderr[-4000:]
+    nested_result, no_code_result, packaged_result = json.loads(lines[-1][len("RESULTS ") :])
+
+    assert nested_result["load_error"].startswith(
+        "ValueError: (\"You need to define one of the following ['audio-classification', "
+    )
+    assert nested_result["load_error"].endswith("or text-to-image as env 'HF_TASK'.\", 403)")
+    assert no_code_result["model"] == "TextClassificationPipeline"
+    assert no_code_result["status"] == 400
+    assert no_code_result["message"] == "You need to specify either `text` or `text_target`."
+    assert "scores" in json.loads(packaged_result["answer"])  # code/inference.py ran
+    assert "or text-to-image as env 'HF_TASK'" in DOC
+    assert "You need to specify either `text` or `text_target`." in DOC
