@@ -1,0 +1,276 @@
+"""Every exercise (helpers/exercises.py): its solution in solutions/ passes the self-check, a
+plausible mistake gets a "Not yet" that names it, and an unfinished answer (None) prints "Not yet"
+without raising. The checks run the course's real code: FAISS, models, ranx, inference.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import evaluation as ev
+from helpers import exercises as ex
+from helpers import search_with_scores
+from helpers.reranking import ScoredCrossEncoderReranker, build_reranking_retriever
+
+ROOT = Path(__file__).resolve().parents[1]
+ECONOMY = "What is the plan for the economy?"
+UKRAINE = "How are we helping the people of Ukraine?"
+
+
+def solution(notebook: str):
+    """Import solutions/<notebook>.py by path: the folder is not a package."""
+    spec = importlib.util.spec_from_file_location(
+        f"solution_{notebook}", ROOT / "solutions" / f"{notebook}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def expect(capsys, passed, correct: bool, *phrases):
+    """Assert one printed verdict line, its return value, and the phrases it names."""
+    out = capsys.readouterr().out
+    assert passed is correct, out
+    assert out.startswith("Correct: " if correct else "Not yet: "), out
+    assert out.count("\n") == 1, out
+    for phrase in phrases:
+        assert phrase in out, out
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(random_head_cross_encoder_dir):
+    """The mechanics of top_n and thresholds do not depend on ranking quality: an untrained head."""
+    from helpers.reranking import make_cross_encoder
+
+    return make_cross_encoder(str(random_head_cross_encoder_dir), max_length=128)  # faster
+
+
+# --- 01 · Retrieve passages with FAISS -------------------------------------------------------
+
+
+def test_01_top5_ids(retriever, capsys):
+    answer = solution("01_retrieve_with_faiss").exercise_1(retriever, UKRAINE)
+    expect(capsys, ex.check_01_top5_ids(answer, retriever, UKRAINE), True, str(answer))
+    expect(capsys, ex.check_01_top5_ids(answer[::-1], retriever, UKRAINE), False, "wrong order")
+    documents = retriever.invoke(UKRAINE)[:5]
+    expect(capsys, ex.check_01_top5_ids(documents, retriever, UKRAINE), False, "Documents")
+    ids = [d.metadata["id"] for d in retriever.invoke(UKRAINE)]
+    expect(capsys, ex.check_01_top5_ids(ids, retriever, UKRAINE), False, "20 ids")
+    expect(capsys, ex.check_01_top5_ids(42, retriever, UKRAINE), False, "could not read")
+    expect(capsys, ex.check_01_top5_ids(None, retriever, UKRAINE), False, "replace the None")
+
+
+def test_01_l2_distances(retriever, capsys):
+    answer = solution("01_retrieve_with_faiss").exercise_2(retriever, UKRAINE)
+    expect(capsys, ex.check_01_l2_distances(answer, retriever, UKRAINE), True, "same order")
+    scores = [float(s) for _, s in search_with_scores(retriever, UKRAINE)[:5]]
+    expect(capsys, ex.check_01_l2_distances(scores, retriever, UKRAINE), False, "the scores")
+    rooted = [d**0.5 for d in answer]
+    expect(capsys, ex.check_01_l2_distances(rooted, retriever, UKRAINE), False, "squared")
+    halved = [1 - s for s in scores]
+    expect(capsys, ex.check_01_l2_distances(halved, retriever, UKRAINE), False, "half")
+    expect(capsys, ex.check_01_l2_distances(None, retriever, UKRAINE), False, "replace the None")
+
+
+# --- 02 · Rerank with a cross-encoder --------------------------------------------------------
+
+
+def test_02_thresholded_docs(retriever, cross_encoder, capsys):
+    everything = ScoredCrossEncoderReranker(model=cross_encoder, top_n=20).compress_documents(
+        retriever.invoke(ECONOMY), ECONOMY
+    )
+    scores = [d.metadata["rerank_score"] for d in everything]
+    threshold = (scores[2] + scores[3]) / 2  # keeps 3 of at most 5: the threshold binds
+
+    def check(answer):
+        return ex.check_02_thresholded_docs(answer, retriever, cross_encoder, ECONOMY, 5, threshold)
+
+    answer = solution("02_rerank_with_a_cross_encoder").exercise_1(
+        retriever, cross_encoder, ECONOMY, top_n=5, threshold=threshold
+    )
+    assert len(answer) == 3
+    expect(capsys, check(answer), True, "3 of at most 5")
+    unthresholded = build_reranking_retriever(retriever, top_n=5, cross_encoder=cross_encoder)
+    expect(capsys, check(unthresholded.invoke(ECONOMY)), False, "below the threshold")
+    expect(capsys, check(retriever.invoke(ECONOMY)[:3]), False, "no rerank_score")
+    expect(capsys, check(answer[::-1]), False, "not sorted")
+    expect(capsys, check(everything[1:2]), False, "not what the reranker keeps")
+    expect(capsys, check(None), False, "replace the None")
+
+
+def test_02_pairs_scored(retriever, capsys):
+    questions = [ECONOMY, UKRAINE, "How will we fight inflation?", "What about COVID-19?"]
+    answer = solution("02_rerank_with_a_cross_encoder").exercise_2(questions, k=30, top_n=3)
+
+    def check(answer):
+        return ex.check_02_pairs_scored(answer, retriever, questions, k=30, top_n=3)
+
+    expect(capsys, check(answer), True, "4 questions × 30 candidates = 120 pairs")
+    expect(capsys, check(12), False, "top_n only cuts after scoring")
+    expect(capsys, check(30), False, "one question")
+    expect(capsys, check(7), False, "one pair per candidate")
+    expect(capsys, check([120]), False, "could not read")
+    expect(capsys, check(None), False, "replace the None")
+
+
+# --- 03 · Measure what reranking buys --------------------------------------------------------
+
+TOY_RANKED = {
+    "q1": ["c4", "c2", "c9"],
+    "q2": ["c1", "c5", "c8"],
+    "q3": ["c6", "c3", "c7"],
+    "q4": ["c8", "c6", "c3", "c4", "c9", "c7", "c0", "c11", "c12", "c13", "c5"],
+}
+TOY_QRELS = {"q1": {"c2": 2, "c9": 1}, "q2": {"c1": 1}, "q3": {"c2": 2}, "q4": {"c5": 2}}
+
+
+def test_03_mrr_by_hand(capsys):
+    answer = solution("03_measure_what_reranking_buys").exercise_1(TOY_RANKED, TOY_QRELS)
+    assert answer == pytest.approx((1 / 2 + 1 + 0 + 0) / 4)
+
+    def check(answer):
+        return ex.check_03_mrr_by_hand(answer, TOY_RANKED, TOY_QRELS)
+
+    expect(capsys, check(answer), True, "as ranx computes it")
+    expect(capsys, check((1 / 2 + 1 + 0 + 1 / 11) / 4), False, "below rank 10")
+    expect(capsys, check((1 / 2 + 1) / 2), False, "no hit count as 0")
+    expect(capsys, check(0.9), False, "first hit")
+    expect(capsys, check("a lot"), False, "could not read")
+    expect(capsys, check(None), False, "replace the None")
+
+
+def test_03_recall_ceiling(chunks, retriever, capsys):
+    answerable = ev.select(ev.load_queries(), answerable=True)
+    labels = ev.label_chunks(answerable, chunks)
+    test_ids = [q["id"] for q in ev.select(answerable, "test")]
+    dense_candidates = ev.first_stage_candidates(retriever, answerable, 20)
+    answer = solution("03_measure_what_reranking_buys").exercise_2(
+        dense_candidates, labels, test_ids, k=20, top_n=3
+    )
+
+    def check(answer):
+        return ex.check_03_recall_ceiling(answer, dense_candidates, labels, test_ids, 20, 3)
+
+    expect(capsys, check(answer), True, "at best Recall@3 = ")
+    qrels = ev.build_qrels({q: labels[q] for q in test_ids})
+    dense_run = ev.candidates_run({q: dense_candidates[q] for q in test_ids}, 20, "dense")
+    from ranx import evaluate
+
+    recall_at_20 = float(evaluate(qrels, dense_run, "recall@20", make_comparable=True))
+    assert recall_at_20 > answer + 0.01  # the exercise's point: top_n lowers the ceiling
+    expect(capsys, check(recall_at_20), False, "that is Recall@20")
+    recall_at_3 = float(evaluate(qrels, dense_run, "recall@3", make_comparable=True))
+    expect(capsys, check(recall_at_3), False, "dense order's Recall@3")
+    expect(capsys, check(None), False, "replace the None")
+
+
+# --- 04 · Write, serve and deploy inference.py ---------------------------------------------
+
+PAIRS = [
+    [ECONOMY, "My plan to fight inflation will lower your costs and lower the deficit."],
+    [ECONOMY, "We will meet the Ukrainian people with humanitarian assistance."],
+]
+
+
+def test_04_request_body(capsys):
+    answer = solution("04_serve_and_deploy_inference").exercise_1(PAIRS)
+    expect(capsys, ex.check_04_request_body(answer, PAIRS), True, "2 pairs from text_pairs")
+    expect(capsys, ex.check_04_request_body(answer.encode(), PAIRS), True)
+    pairs_key = json.dumps({"pairs": PAIRS})
+    expect(capsys, ex.check_04_request_body(pairs_key, PAIRS), False, "sends the key text_pairs")
+    as_dict = {"text_pairs": PAIRS}
+    expect(capsys, ex.check_04_request_body(as_dict, PAIRS), False, "a Python dict")
+    wrong_key = json.dumps({"queries": PAIRS})
+    expect(capsys, ex.check_04_request_body(wrong_key, PAIRS), False, "400, missing_key")
+    both = json.dumps({"pairs": PAIRS, "text_pairs": PAIRS})
+    expect(capsys, ex.check_04_request_body(both, PAIRS), False, "ambiguous_key")
+    reversed_body = json.dumps({"text_pairs": PAIRS[::-1]})
+    expect(capsys, ex.check_04_request_body(reversed_body, PAIRS), False, "in this order")
+    expect(capsys, ex.check_04_request_body(None, PAIRS), False, "replace the None")
+
+
+@pytest.fixture(scope="module")
+def served(random_head_cross_encoder_dir):
+    """inference.py imported in this process, and the model its model_fn loads."""
+    from helpers.sagemaker import load_handler
+
+    handler = load_handler()
+    return handler, handler.model_fn(str(random_head_cross_encoder_dir))
+
+
+def test_04_content_handler(served, capsys):
+    from langchain_community.cross_encoders.sagemaker_endpoint import CrossEncoderContentHandler
+
+    handler, reranker = served
+
+    def check(answer):
+        return ex.check_04_content_handler(answer, handler, reranker, PAIRS)
+
+    answer = solution("04_serve_and_deploy_inference").exercise_2()
+    expect(capsys, check(answer), True, "LangChain scored 2 pairs through inference.py")
+    expect(capsys, check(type(answer)), True)  # the class itself is fine too
+    expect(capsys, check(CrossEncoderContentHandler()), False, "reads only the key pairs")
+
+    class ReadsBytes(type(answer)):
+        def transform_output(self, output):
+            return json.loads(output)["scores"]  # output is a stream, not bytes
+
+    expect(capsys, check(ReadsBytes()), False, "transform_output (read the stream")
+
+    class WholeBody(type(answer)):
+        def transform_output(self, output):
+            return json.loads(output.read())
+
+    expect(capsys, check(WholeBody()), False, "the list of scores")
+
+    class WrongKey(type(answer)):
+        def transform_input(self, text_pairs):
+            return json.dumps({"queries": text_pairs}).encode()
+
+    expect(capsys, check(WrongKey()), False, "the request failed", "missing_key")
+    expect(capsys, check(object()), False, "subclass CrossEncoderContentHandler")
+    expect(capsys, check(None), False, "replace the None")
+
+
+# --- 05 · Make it fast ------------------------------------------------------------------------
+
+BASELINE_MS = [812.4, 798.1, 1530.6, 805.9, 801.2]
+OPTIMISED_MS = [251.3, 249.8, 262.4, 610.7, 250.5]
+SPEEDUPS = {
+    "onnx": (1.62, 1.000),
+    "openvino": (1.85, 0.998),
+    "onnx-qint8": (3.10, 0.962),
+    "openvino-qint8": (2.70, 0.991),
+}
+
+
+def test_05_speedup(capsys):
+    answer = solution("05_make_it_fast").exercise_1(BASELINE_MS, OPTIMISED_MS)
+    assert answer == pytest.approx(805.9 / 251.3)
+
+    def check(answer):
+        return ex.check_05_speedup(answer, BASELINE_MS, OPTIMISED_MS)
+
+    expect(capsys, check(answer), True, "3.21× as fast")
+    expect(capsys, check(round(answer, 2)), True)
+    expect(capsys, check(1 / answer), False, "inverted")
+    expect(capsys, check(sum(BASELINE_MS) / sum(OPTIMISED_MS)), False, "means")
+    expect(capsys, check(2.0), False, "divide the two medians")
+    expect(capsys, check(None), False, "replace the None")
+
+
+def test_05_best_backend(capsys):
+    answer = solution("05_make_it_fast").exercise_2(SPEEDUPS)
+    assert answer == "openvino-qint8"
+    expect(capsys, ex.check_05_best_backend(answer, SPEEDUPS), True, "openvino-qint8")
+    expect(capsys, ex.check_05_best_backend("onnx-qint8", SPEEDUPS), False, "96.2%")
+    expect(capsys, ex.check_05_best_backend("onnx", SPEEDUPS), False, "another backend")
+    expect(capsys, ex.check_05_best_backend("tensorrt", SPEEDUPS), False, "not in the table")
+    expect(capsys, ex.check_05_best_backend(["onnx"], SPEEDUPS), False, "could not read")
+    expect(capsys, ex.check_05_best_backend(None, SPEEDUPS), False, "replace the None")
+    too_lossy = {"onnx-qint8": (3.10, 0.962)}
+    assert solution("05_make_it_fast").exercise_2(too_lossy) == "torch-fp32"
+    expect(capsys, ex.check_05_best_backend("torch-fp32", too_lossy), True, "torch-fp32")
