@@ -118,3 +118,11 @@ def before_after_table(candidates, rescored, top_n: int = 3, width: int = 44) ->
         )
     headers = ["base rank", "new rank", "moved", "id", "logit", "sigmoid", "kept", "text"]
     return format_table(rows, headers)
+
+
+def unknown_token_share(tokenizer, text: str) -> float:
+    """Return the share of ``text``'s tokens the tokenizer maps to its unknown token (nb 02)."""
+    tokens = tokenizer.tokenize(text)
+    if not tokens:
+        return 0.0
+    return sum(token == tokenizer.unk_token for token in tokens) / len(tokens)

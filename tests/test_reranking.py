@@ -10,6 +10,7 @@ from helpers.reranking import (
     build_reranking_retriever,
     make_cross_encoder,
     sigmoid,
+    unknown_token_share,
 )
 
 QUERY = "What is the plan for the economy?"
@@ -114,3 +115,10 @@ def test_before_after_table_has_every_candidate(retriever, cross_encoder):
     assert len(lines) == 22
     kept = lines[0].index("kept")
     assert sum(line[kept : kept + 4] == "top " for line in lines[2:]) == 3
+
+
+def test_unknown_token_share_sees_chinese_the_english_vocabulary_cannot_read(cross_encoder):
+    tokenizer = cross_encoder.client.tokenizer
+    assert unknown_token_share(tokenizer, "What is the plan for the economy?") == 0.0
+    assert unknown_token_share(tokenizer, "经济计划是什么？") > 0.5  # most characters are [UNK]
+    assert unknown_token_share(tokenizer, "") == 0.0
