@@ -82,6 +82,23 @@ def test_keyword_query_keeps_only_content_words_and_is_seeded():
     assert all(w in sentence for w in words)
 
 
+def test_keyword_query_swaps_words_for_neighbours_at_the_given_rate():
+    sentence = "We will build a national network of charging stations for electric vehicles."
+    always = reranker.keyword_query(sentence, random.Random(0), 0.6, lambda w: ["zz"], 1.0)
+    assert set(always.split()) == {"zz"}
+    never = reranker.keyword_query(sentence, random.Random(0), 0.6, lambda w: ["zz"], 0.0)
+    assert never == reranker.keyword_query(sentence, random.Random(0), keep=0.6)
+
+
+def test_word_neighbours_come_from_minilms_embedding_table():
+    neighbours = reranker.word_neighbours(reranker.base_model_path(), count=5)
+    assert "cops" in neighbours("Police")
+    assert len(neighbours("inflation")) == 5
+    # Inflections are not paraphrases, and split words have no single embedding row.
+    assert not [w for w in neighbours("police") if w.startswith("poli")]
+    assert neighbours("daycare") == []
+
+
 def test_cut_out_removes_the_sentence_unless_too_little_remains():
     sentence = "My top priority is getting prices down."
     assert sentence not in reranker.cut_out(PASSAGES[0] * 2, sentence)
@@ -193,18 +210,16 @@ def test_scores_are_deterministic(cross_encoder):
     np.testing.assert_array_equal(first, np.array(list(cross_encoder.score(pairs))))
 
 
-# The bar is 90% of the base retriever's MRR@10. The current recipe meets it on the
-# test split and on the recipe's own dev questions, but not yet on the dev split (about 86%) or
-# on all questions (about 89%): those two hold the level reached, so a worse recipe fails.
-@pytest.mark.parametrize(
-    ("split", "share"), [("test", 0.90), ("dev", 0.85), (None, 0.89)], ids=["test", "dev", "all"]
-)
-def test_bar_on_the_labeled_query_set(cross_encoder, retriever, chunks, split, share):
+# The bar: reranking the base top 20 keeps at least 90% of the base retriever's MRR@10,
+# on every split of the labeled questions and on the recipe's own dev questions. Measured with
+# recipe 6524849c61e6: test 94%, dev 91%, all 93%, recipe dev 95% (it does not beat the base).
+@pytest.mark.parametrize("split", ["test", "dev", None], ids=["test", "dev", "all"])
+def test_bar_on_the_labeled_query_set(cross_encoder, retriever, chunks, split):
     from helpers import evaluation as ev
 
     queries = ev.select(ev.load_queries(), split, answerable=True)
     base, reranked = mrr_before_after(cross_encoder, retriever, chunks, queries)
-    assert reranked >= share * base, f"MRR@10 reranked {reranked:.3f} vs base {base:.3f}"
+    assert reranked >= 0.9 * base, f"MRR@10 reranked {reranked:.3f} vs base {base:.3f}"
 
 
 def test_bar_on_the_recipes_own_dev_questions(cross_encoder, retriever, chunks):
