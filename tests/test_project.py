@@ -52,6 +52,26 @@ def test_notebook_header_footer_and_hygiene(path):
     assert not re.search(r"AKIA[0-9A-Z]{16}|aws_secret_access_key\s*=", code)
 
 
+def repository_url() -> str:
+    match = re.search(r'^Repository = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert match, "pyproject.toml needs [project.urls] Repository"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_opens_in_colab_and_checks_the_environment_first(path):
+    cells = json.loads(path.read_text())["cells"]
+    slug = repository_url().removeprefix("https://github.com/")
+    badge = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{path.name}"
+    assert badge in "".join(cells[0]["source"]), f"{path.name}: header lacks its Colab badge"
+    assert badge in (ROOT / "README.md").read_text(), f"README lacks the Colab badge of {path.name}"
+    install, env_check = ("".join(c["source"]) for c in cells[1:3])
+    # The install cell must do nothing outside Colab, and clone the repository the badge opens.
+    assert 'if "google.colab" in sys.modules:' in install
+    assert f"git clone --quiet --depth 1 {repository_url()}.git" in install
+    assert "NBVAL_IGNORE_OUTPUT" in env_check and "from helpers.envcheck import check" in env_check
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_outputs_come_from_a_run_without_machine_paths(path):
     cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
