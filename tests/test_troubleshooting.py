@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -17,6 +18,33 @@ def test_langchain_1x_has_no_langchain_retrievers():
     assert "No module named 'langchain.retrievers'" in DOC
     with pytest.raises(ModuleNotFoundError, match="langchain.retrievers"):
         import langchain.retrievers  # noqa: F401
+
+
+# Every file of the `faiss` project on PyPI: one 2019 release, wheels for CPython 2.7 to 3.7 only
+# (https://pypi.org/pypi/faiss/json, checked 2026-11-26).
+FAISS_ON_PYPI = [
+    f"faiss-1.5.3-{tag}.whl"
+    for tag in (
+        "cp27-cp27m-macosx_10_13_x86_64", "cp27-cp27mu-manylinux1_x86_64",
+        "cp35-cp35m-macosx_10_13_x86_64", "cp35-cp35m-manylinux1_x86_64",
+        "cp36-cp36m-macosx_10_13_x86_64", "cp36-cp36m-manylinux1_x86_64",
+        "cp37-cp37m-macosx_10_13_x86_64", "cp37-cp37m-manylinux1_x86_64",
+    )
+]  # fmt: skip
+
+
+def test_pip_install_faiss_finds_no_wheel_for_this_python(tmp_path):
+    # pip picks wheels by their file names, so the names alone reproduce PyPI's answer offline.
+    links = tmp_path / "links"
+    links.mkdir()
+    for name in FAISS_ON_PYPI:
+        (links / name).touch()
+    command = [sys.executable, "-m", "pip", "--isolated", "download", "faiss", "--no-deps"]
+    command += ["--no-index", "--find-links", str(links), "--dest", str(tmp_path / "out")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    expected = "Could not find a version that satisfies the requirement faiss (from versions: none)"
+    assert expected in result.stderr
 
 
 def test_untruncated_long_input_raises_the_tensor_size_error(random_head_cross_encoder_dir):
