@@ -37,3 +37,22 @@ def random_head_cross_encoder_dir(tmp_path_factory):
     AutoModelForSequenceClassification.from_pretrained(source, num_labels=1).save_pretrained(folder)
     AutoTokenizer.from_pretrained(source).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def contract_model_dir(tmp_path_factory):
+    """Build the serving tests' small cross-encoder once (helpers.sagemaker.make_contract_model)."""
+    from helpers import sagemaker as sm
+
+    return sm.make_contract_model(tmp_path_factory.mktemp("contract-model"))
+
+
+@pytest.fixture(scope="session")
+def serve_venv_python():
+    """Return .venv-serve's python (the local SageMaker serving stack); skip the test without it."""
+    from helpers import sagemaker as sm
+
+    try:
+        return sm.serve_python()
+    except FileNotFoundError as missing:
+        pytest.skip(str(missing))

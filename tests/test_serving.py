@@ -36,39 +36,31 @@ SERVER_ENV = {
 }
 
 
-def serving_unavailable() -> str | None:
-    """Return why the real server cannot run here, or None."""
+@pytest.fixture(scope="module")
+def real_server(serve_venv_python):
+    """Skip unless SageMaker's real model server can run here: .venv-serve and Java."""
     if not sm.java_available():
-        return "no Java runtime: multi-model-server needs Java 11+ (apt-get install openjdk-17-jre)"
-    if not (sm.SERVE_VENV / "bin" / "python").exists():
-        return f"{sm.SERVE_VENV} is missing: run `bash serving/make_serve_venv.sh`"
-    return None
+        pytest.skip(
+            "no Java runtime: multi-model-server needs Java 11+ (apt-get install openjdk-17-jre)"
+        )
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return sm.make_contract_model(tmp_path_factory.mktemp("contract-model"))
+def model_tar(contract_model_dir, tmp_path_factory):
+    return sm.package_model(contract_model_dir, tmp_path_factory.mktemp("package") / "model.tar.gz")
 
 
 @pytest.fixture(scope="module")
-def model_tar(model_dir, tmp_path_factory):
-    return sm.package_model(model_dir, tmp_path_factory.mktemp("package") / "model.tar.gz")
-
-
-@pytest.fixture(scope="module")
-def reference(model_dir):
+def reference(contract_model_dir):
     """In-process scores: sentence-transformers' CrossEncoder on the same folder (.venv)."""
     from sentence_transformers import CrossEncoder
 
-    encoder = CrossEncoder(str(model_dir), device="cpu", max_length=MAX_LENGTH)
+    encoder = CrossEncoder(str(contract_model_dir), device="cpu", max_length=MAX_LENGTH)
     return lambda pairs: [float(s) for s in encoder.predict(list(pairs), batch_size=32)]
 
 
 @pytest.fixture(scope="module")
-def endpoint(model_tar):
-    reason = serving_unavailable()
-    if reason:
-        pytest.skip(reason)
+def endpoint(model_tar, real_server):
     with sm.serve_locally(model_tar, env=SERVER_ENV) as running:  # stops it, whatever happens
         yield running
 
@@ -130,10 +122,12 @@ def test_schema_rejects_bad_requests(body, code):
     assert info.value.code == code and 400 <= info.value.status < 500
 
 
-def test_handler_in_process_matches_sentence_transformers(model_dir, reference, monkeypatch):
+def test_handler_in_process_matches_sentence_transformers(
+    contract_model_dir, reference, monkeypatch
+):
     monkeypatch.setenv("RERANKER_MAX_LENGTH", str(MAX_LENGTH))
     handler = sm.load_handler()
-    model = handler.model_fn(str(model_dir))
+    model = handler.model_fn(str(contract_model_dir))
     pairs = all_pairs() + [(QUERIES[0], LONG_DOC)]
     body = sm.load_schema().encode_request(pairs, "text_pairs")
     scores = json.loads(handler.transform_fn(model, body, "application/json", None))["scores"]
@@ -294,10 +288,9 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_plain_sagemaker_inference_handler_and_the_server_always_stops(model_tar, reference):
-    reason = serving_unavailable()
-    if reason:
-        pytest.skip(reason)
+def test_plain_sagemaker_inference_handler_and_the_server_always_stops(
+    model_tar, reference, real_server
+):
     pairs = all_pairs()[:6]
     with pytest.raises(KeyError, match="a failing test"):
         with sm.serve_locally(model_tar, handler="default", env=SERVER_ENV) as running:
@@ -313,9 +306,9 @@ def test_plain_sagemaker_inference_handler_and_the_server_always_stops(model_tar
     assert not running.base_dir.exists()
 
 
-def test_fallback_without_java_keeps_the_contract(model_tar, reference, monkeypatch):
-    if not (sm.SERVE_VENV / "bin" / "python").exists():
-        pytest.skip(f"{sm.SERVE_VENV} is missing: run `bash serving/make_serve_venv.sh`")
+def test_fallback_without_java_keeps_the_contract(
+    model_tar, reference, monkeypatch, serve_venv_python
+):
     monkeypatch.setenv("RERANK_NO_JAVA", "1")  # what a laptop without Java gets
     pairs = all_pairs()[6:12]
     with sm.serve_locally(model_tar, env=SERVER_ENV) as running:

@@ -145,14 +145,6 @@ print("RESULTS " + json.dumps(results))
 """
 
 
-def serve_venv_missing() -> str | None:
-    from helpers import sagemaker as sm
-
-    if not (sm.SERVE_VENV / "bin" / "python").exists():
-        return f"{sm.SERVE_VENV} is missing: run `bash serving/make_serve_venv.sh`"
-    return None
-
-
 def log_once_written(endpoint, text: str, timeout: float = 15) -> str:
     """Return the server's log once it holds text (MMS writes its log asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -163,24 +155,16 @@ def log_once_written(endpoint, text: str, timeout: float = 15) -> str:
     return log
 
 
-@pytest.fixture(scope="module")
-def contract_model(tmp_path_factory):
-    """A small cross-encoder for the serving tests; they skip when .venv-serve is missing."""
-    from helpers import sagemaker as sm
-
-    if reason := serve_venv_missing():
-        pytest.skip(reason)
-    return sm.make_contract_model(tmp_path_factory.mktemp("contract-model"))
-
-
-def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(contract_model, tmp_path):
+def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(
+    contract_model_dir, serve_venv_python, tmp_path
+):
     from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
     from langchain_community.cross_encoders.sagemaker_endpoint import CrossEncoderContentHandler
 
     from helpers import sagemaker as sm
 
     model_dir = tmp_path / "seed-model"
-    shutil.copytree(contract_model, model_dir)
+    shutil.copytree(contract_model_dir, model_dir)
     (model_dir / "code").mkdir()
     (model_dir / "code" / "inference.py").write_text(SEED_STYLE_HANDLER)
     pairs = [("what is faiss?", "FAISS is a library for similarity search.")]
@@ -212,28 +196,30 @@ def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(contract_
     assert "Received client error (400) from primary with message" in DOC
 
 
-def test_without_code_inference_py_the_toolkit_runs_its_default_pipeline(contract_model, tmp_path):
+def test_without_code_inference_py_the_toolkit_runs_its_default_pipeline(
+    contract_model_dir, serve_venv_python, tmp_path
+):
     from helpers import sagemaker as sm
 
     # `tar czf model.tar.gz model/` from the parent folder: everything lands under model/
     folder = tmp_path / "model"
     shutil.copytree(sm.CODE_DIR, folder / "code", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(contract_model / "config.json", folder)
+    shutil.copy(contract_model_dir / "config.json", folder)
     nested_tar = tmp_path / "nested.tar.gz"
     with tarfile.open(nested_tar, "w:gz") as tar:
         tar.add(folder, arcname="model")
     names = [line.split()[-1] for line in sm.archive_listing(nested_tar)]
     assert "model/code/inference.py" in names and "code/inference.py" not in names
     nested = sm.unpack_model(nested_tar, tmp_path / "opt-ml-nested")
-    no_code = contract_model  # weights at the root, but no code/ folder
-    packaged = sm.unpack_model(contract_model, tmp_path / "opt-ml-packaged")  # adds our code/
+    no_code = contract_model_dir  # weights at the root, but no code/ folder
+    packaged = sm.unpack_model(contract_model_dir, tmp_path / "opt-ml-packaged")  # adds our code/
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     for name in ("HF_TASK", "SAGEMAKER_PROGRAM"):
         env.pop(name, None)
     env["HF_HUB_OFFLINE"] = "1"
     run = subprocess.run(
-        [str(sm.serve_python()), "-c", TOOLKIT_PROBE, str(sm.ROOT / "serving")]
+        [str(serve_venv_python), "-c", TOOLKIT_PROBE, str(sm.ROOT / "serving")]
         + [str(nested), str(no_code), str(packaged)],  # no code/ first: the module is cached
         capture_output=True,
         text=True,
