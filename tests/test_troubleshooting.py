@@ -156,7 +156,7 @@ def log_once_written(endpoint, text: str, timeout: float = 15) -> str:
 
 
 def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(
-    contract_model_dir, serve_venv_python, tmp_path
+    random_head_cross_encoder_dir, serve_venv_python, tmp_path
 ):
     from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
     from langchain_community.cross_encoders.sagemaker_endpoint import CrossEncoderContentHandler
@@ -164,7 +164,7 @@ def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(
     from helpers import sagemaker as sm
 
     model_dir = tmp_path / "seed-model"
-    shutil.copytree(contract_model_dir, model_dir)
+    shutil.copytree(random_head_cross_encoder_dir, model_dir)
     (model_dir / "code").mkdir()
     (model_dir / "code" / "inference.py").write_text(SEED_STYLE_HANDLER)
     pairs = [("what is faiss?", "FAISS is a library for similarity search.")]
@@ -197,22 +197,24 @@ def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(
 
 
 def test_without_code_inference_py_the_toolkit_runs_its_default_pipeline(
-    contract_model_dir, serve_venv_python, tmp_path
+    random_head_cross_encoder_dir, serve_venv_python, tmp_path
 ):
     from helpers import sagemaker as sm
 
     # `tar czf model.tar.gz model/` from the parent folder: everything lands under model/
     folder = tmp_path / "model"
     shutil.copytree(sm.CODE_DIR, folder / "code", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(contract_model_dir / "config.json", folder)
+    shutil.copy(random_head_cross_encoder_dir / "config.json", folder)
     nested_tar = tmp_path / "nested.tar.gz"
     with tarfile.open(nested_tar, "w:gz") as tar:
         tar.add(folder, arcname="model")
     names = [line.split()[-1] for line in sm.archive_listing(nested_tar)]
     assert "model/code/inference.py" in names and "code/inference.py" not in names
     nested = sm.unpack_model(nested_tar, tmp_path / "opt-ml-nested")
-    no_code = contract_model_dir  # weights at the root, but no code/ folder
-    packaged = sm.unpack_model(contract_model_dir, tmp_path / "opt-ml-packaged")  # adds our code/
+    no_code = random_head_cross_encoder_dir  # weights at the root, but no code/ folder
+    packaged = sm.unpack_model(
+        random_head_cross_encoder_dir, tmp_path / "opt-ml-packaged"
+    )  # adds our code/
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     for name in ("HF_TASK", "SAGEMAKER_PROGRAM"):
