@@ -50,6 +50,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from helpers.timing import interleaved, paired_ratios, percentile, summarize  # noqa: F401
+
 SCHEMA_VERSION = 1
 BATCH_SIZES = (1, 8, 16, 32, 64)
 MAX_LENGTHS = (128, 256, 512)
@@ -79,39 +81,6 @@ LIBRARIES = (
 
 
 # --- statistics ------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-th percentile (0-100) with linear interpolation, as numpy's default."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(float(v) for v in values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def summarize(values: Sequence[float], unit: str = "") -> dict:
-    """Return median, min, max, p95, mean and repetitions of measured values."""
-    values = [float(v) for v in values]
-    return {
-        "median": percentile(values, 50),
-        "min": min(values),
-        "max": max(values),
-        "p95": percentile(values, 95),
-        "mean": sum(values) / len(values),
-        "repetitions": len(values),
-        "unit": unit,
-        "samples": values,
-    }
-
-
-def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
-    """Return per-repetition ratios of two interleaved series."""
-    if len(numerator) != len(denominator):
-        raise ValueError("paired ratios need series of the same length")
-    return [n / d for n, d in zip(numerator, denominator, strict=True)]
 
 
 def fmt_ratio(value: float | None) -> str:
@@ -145,38 +114,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     lines = ["| " + " | ".join(headers) + " |", "|---|" + "---:|" * (len(headers) - 1)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def interleaved(
-    contenders: dict[str, Callable[[], object]],
-    repetitions: int,
-    warmup: int = 1,
-    *,
-    warmups: dict[str, Callable[[], object]] | None = None,
-    deadline: float | None = None,
-    min_repetitions: int = 2,
-) -> dict[str, list[float]]:
-    """Time each contender ``repetitions`` times, interleaved; return seconds per name.
-
-    Every contender runs ``warmup`` times first (``warmups[name]`` instead, when given: e.g. one
-    batch of the same shape). The order rotates each repetition, so no contender always runs
-    first (caches, turbo and the neighbours' load hit them all alike). Past ``deadline``
-    (``time.monotonic()``), no new repetition starts once ``min_repetitions`` are done.
-    """
-    names = list(contenders)
-    for _ in range(warmup):
-        for name in names:
-            (warmups or contenders).get(name, contenders[name])()
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    for rep in range(repetitions):
-        if deadline is not None and rep >= min_repetitions and time.monotonic() > deadline:
-            break
-        shift = rep % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            contenders[name]()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
 
 
 # --- results schema ---------------------------------------------------------------------------

@@ -303,7 +303,7 @@ def test_plain_sagemaker_inference_handler_and_the_server_always_stops(
             assert status == 415  # this handler keeps the contract's status codes
             port = int(running.url.rsplit(":", 1)[1])
             raise KeyError("a failing test")
-    assert not sm._group_alive(running.process)  # MMS, its workers and the launcher: gone
+    assert not sm.local._group_alive(running.process)  # MMS, its workers and the launcher: gone
     assert not _port_open(port)
     assert not running.base_dir.exists()
 
@@ -319,4 +319,4 @@ def test_fallback_without_java_keeps_the_contract(
         status, _, answer = running.request('{"pairs": []}')
         assert status == 400 and json.loads(answer)["code"] == 400
         assert sm.load_schema().error_code(answer) == "empty"
-    assert not sm._group_alive(running.process)
+    assert not sm.local._group_alive(running.process)

@@ -97,7 +97,7 @@ def test_other_errors_are_not_swallowed(sagemaker_client):
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Op")
 
     with pytest.raises(ClientError, match="AccessDenied"):
-        sm._missing_ok(denied, EndpointName="x")
+        sm.deploy._missing_ok(denied, EndpointName="x")
 
 
 def test_deploy_and_cleanup_with_the_sdk(sagemaker_client):

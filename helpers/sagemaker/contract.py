@@ -1,0 +1,38 @@
+"""Where the endpoint code lives, and importing it in this process (notebook 04).
+
+The endpoint code lives in ``serving/code`` (``inference.py`` + ``rerank_schema.py``); the
+package ships it, the client side imports only ``rerank_schema.py`` (one contract for both).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE_DIR = ROOT / "serving" / "code"
+
+
+def _load_code_module(name: str, path: Path):
+    """Import a file from serving/code under its own name (as the container does)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before exec: dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def load_schema():
+    """Return serving/code/rerank_schema.py, the contract inference.py also imports."""
+    return sys.modules.get("rerank_schema") or _load_code_module(
+        "rerank_schema", CODE_DIR / "rerank_schema.py"
+    )
+
+
+def load_handler(code_dir=CODE_DIR):
+    """Import inference.py in this process, to try model_fn/transform_fn without a server."""
+    load_schema()
+    return _load_code_module("inference", Path(code_dir) / "inference.py")

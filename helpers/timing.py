@@ -1,0 +1,89 @@
+"""Honest timing in a few lines: warm up, repeat, interleave, report medians (notebook 05).
+
+Notebooks 02 and 03 time single steps with ``time_repeated``; the benchmark (``helpers.bench``)
+compares contenders side by side with ``interleaved`` and ``paired_ratios``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the q-th percentile (0-100) with linear interpolation, as numpy's default."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(float(v) for v in values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize(values: Sequence[float], unit: str = "") -> dict:
+    """Return median, min, max, p95, mean and repetitions of measured values."""
+    values = [float(v) for v in values]
+    return {
+        "median": percentile(values, 50),
+        "min": min(values),
+        "max": max(values),
+        "p95": percentile(values, 95),
+        "mean": sum(values) / len(values),
+        "repetitions": len(values),
+        "unit": unit,
+        "samples": values,
+    }
+
+
+def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    """Return per-repetition ratios of two interleaved series."""
+    if len(numerator) != len(denominator):
+        raise ValueError("paired ratios need series of the same length")
+    return [n / d for n, d in zip(numerator, denominator, strict=True)]
+
+
+def interleaved(
+    contenders: dict[str, Callable[[], object]],
+    repetitions: int,
+    warmup: int = 1,
+    *,
+    warmups: dict[str, Callable[[], object]] | None = None,
+    deadline: float | None = None,
+    min_repetitions: int = 2,
+) -> dict[str, list[float]]:
+    """Time each contender ``repetitions`` times, interleaved; return seconds per name.
+
+    Every contender runs ``warmup`` times first (``warmups[name]`` instead, when given: e.g. one
+    batch of the same shape). The order rotates each repetition, so no contender always runs
+    first (caches, turbo and the neighbours' load hit them all alike). Past ``deadline``
+    (``time.monotonic()``), no new repetition starts once ``min_repetitions`` are done.
+    """
+    names = list(contenders)
+    for _ in range(warmup):
+        for name in names:
+            (warmups or contenders).get(name, contenders[name])()
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(repetitions):
+        if deadline is not None and rep >= min_repetitions and time.monotonic() > deadline:
+            break
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            contenders[name]()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def time_repeated(call: Callable[[], object], repetitions: int = 7, warmup: int = 1) -> dict:
+    """Run ``call`` ``warmup`` times untimed, then time it ``repetitions`` times (seconds)."""
+    return summarize(interleaved({"call": call}, repetitions, warmup)["call"], unit="s")
+
+
+def format_ms(summary: dict) -> str:
+    """Format a seconds summary as ``median ms (min–max, n runs)``."""
+    low, high = summary["min"] * 1000, summary["max"] * 1000
+    return (
+        f"{summary['median'] * 1000:.1f} ms (min–max {low:.1f}–{high:.1f}, "
+        f"{summary['repetitions']} runs)"
+    )
