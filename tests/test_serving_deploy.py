@@ -1,10 +1,11 @@
-"""Notebook 04's AWS clean-up helpers against moto's SageMaker control plane (boto3 only).
+"""Deploy and cleanup (notebook 04) against moto's AWS control plane, with the real SageMaker SDK.
 
-What this proves: the create/describe/list/tag/delete calls that the helpers make, with the
-argument shapes AWS documents, and that clean-up is idempotent. What it cannot prove: that an
-endpoint starts, that the image versions exist, or anything about inference (moto answers
-invoke_endpoint with canned bodies). The sagemaker SDK (``deploy_huggingface``) is not installed
-in the test environment and is not exercised.
+What this proves: ``deploy_huggingface`` runs end to end through SageMaker SDK v2 (model, endpoint
+config, endpoint, with unique names, tags and the session's region); cleanup deletes exactly what
+one run created, waits out ``Creating``, carries on past failures, and leaves other people's
+resources alone; an interrupt mid-deploy leaves nothing behind. What it cannot prove: that an
+endpoint starts on AWS, that the image exists, IAM permissions, or inference (moto answers
+invoke_endpoint with whatever body the test queues).
 """
 
 from __future__ import annotations
@@ -12,102 +13,325 @@ from __future__ import annotations
 import pytest
 
 from helpers import sagemaker as sm
+from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
 
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
-ROLE = "arn:aws:iam::123456789012:role/rerank-lab-sagemaker"
-IMAGE = (
-    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-inference:"
-    "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
-)
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"  # not moto's default: proves the session's region is used everywhere
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/rerank-lab-sagemaker"
+MODEL_DATA = "s3://my-bucket/rerank/model.tar.gz"
+GOOD_ANSWER = '{"scores": [0.5]}'
 
 
 @pytest.fixture
-def sagemaker_client(monkeypatch):
-    for key, value in sm.local_aws_env("http://unused").items():
-        if key != "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME":
-            monkeypatch.setenv(key, value)
+def aws(monkeypatch):
+    """moto in eu-west-1 with dummy credentials; no instance-metadata lookups, ever."""
+    for key in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE)
     with moto.mock_aws():
-        yield boto3.client("sagemaker", region_name=sm.REGION)
+        yield sm.aws_clients()
 
 
-def create_endpoint(client, name: str, tags: list[dict]) -> None:
-    """What HuggingFaceModel.deploy creates: a model, an endpoint config, an endpoint."""
-    client.create_model(
+def queue_answer(body: str = GOOD_ANSWER) -> None:
+    """Make moto's invoke_endpoint answer ``body`` once (what the endpoint would return)."""
+    from moto.sagemakerruntime.models import sagemakerruntime_backends
+
+    backend = sagemakerruntime_backends[ACCOUNT][REGION]
+    backend.results_queue.append((body, "application/json", "AllTraffic", ""))
+
+
+def leftovers(clients) -> list[str]:
+    """Return every SageMaker and autoscaling resource that exists, by kind and name."""
+    s, a = clients.sagemaker, clients.autoscaling
+    return (
+        [f"endpoint {e['EndpointName']}" for e in s.list_endpoints()["Endpoints"]]
+        + [
+            f"config {c['EndpointConfigName']}"
+            for c in s.list_endpoint_configs()["EndpointConfigs"]
+        ]
+        + [f"model {m['ModelName']}" for m in s.list_models()["Models"]]
+        + [
+            f"target {t['ResourceId']}"
+            for t in a.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        ]
+    )
+
+
+def endpoint_status(name: str, status: str) -> None:
+    """Set an endpoint's status in moto (it creates endpoints InService at once)."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    sagemaker_backends[ACCOUNT][REGION].endpoints[name].endpoint_status = status
+
+
+@pytest.fixture
+def created_creating(monkeypatch):
+    """Make moto create endpoints in Creating, as AWS does for minutes."""
+    from moto.sagemaker.models import FakeEndpoint
+
+    original = FakeEndpoint.__init__
+
+    def creating(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.endpoint_status = "Creating"
+
+    monkeypatch.setattr(FakeEndpoint, "__init__", creating)
+
+
+def tags_of(clients, arn: str) -> dict:
+    return {t["Key"]: t["Value"] for t in clients.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
+
+def create_by_hand(clients, name: str, tags: list[dict]) -> None:
+    """What someone else's deploy creates: a model, an endpoint config and an endpoint."""
+    s = clients.sagemaker
+    s.create_model(
         ModelName=name,
         ExecutionRoleArn=ROLE,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://bucket/rerank/model.tar.gz"},
+        PrimaryContainer={"Image": "hf-inference", "ModelDataUrl": MODEL_DATA},
         Tags=tags,
     )
-    client.create_endpoint_config(
+    variant = {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1}
+    s.create_endpoint_config(
         EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.xlarge",
-            }
-        ],
+        ProductionVariants=[{**variant, "InstanceType": "ml.m5.xlarge"}],
         Tags=tags,
     )
-    client.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
+    s.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
 
 
-def test_delete_endpoint_resources_is_complete_and_idempotent(sagemaker_client):
-    create_endpoint(sagemaker_client, "rerank-lab-test", [sm.TUTORIAL_TAG])
-    deleted = sm.delete_endpoint_resources(sagemaker_client, "rerank-lab-test")
-    assert deleted == [
-        "endpoint rerank-lab-test",
-        "endpoint config rerank-lab-test",
-        "model rerank-lab-test",
-    ]
-    assert sagemaker_client.list_endpoints()["Endpoints"] == []
-    assert sagemaker_client.list_endpoint_configs()["EndpointConfigs"] == []
-    assert sagemaker_client.list_models()["Models"] == []
-    assert sm.delete_endpoint_resources(sagemaker_client, "rerank-lab-test") == []
+# --- names, role, region ---------------------------------------------------------------------
 
 
-def test_delete_after_a_failed_deploy_removes_what_exists(sagemaker_client):
-    create_endpoint(sagemaker_client, "half-made", [sm.TUTORIAL_TAG])
-    sagemaker_client.delete_endpoint(EndpointName="half-made")  # as if create_endpoint failed
-    assert sm.delete_endpoint_resources(sagemaker_client, "half-made") == [
-        "endpoint config half-made",
-        "model half-made",
-    ]
+def test_unique_names_are_valid_sagemaker_names_and_never_repeat():
+    names = {sm.unique_name("rerank lab/demo") for _ in range(50)}
+    assert len(names) == 50
+    for name in names:
+        assert name.startswith("rerank-lab-demo-") and len(name) <= 63
+        assert all(c.isalnum() or c == "-" for c in name)
+    assert len(sm.unique_name("x" * 100)) == 63
 
 
-def test_only_tutorial_tagged_endpoints_are_listed_and_deleted(sagemaker_client):
-    create_endpoint(sagemaker_client, "rerank-lab-a", [sm.TUTORIAL_TAG])
-    create_endpoint(sagemaker_client, "rerank-lab-b", [sm.TUTORIAL_TAG, {"Key": "x", "Value": "y"}])
-    create_endpoint(sagemaker_client, "someone-elses", [{"Key": "project", "Value": "other"}])
-    assert sorted(sm.tutorial_endpoints(sagemaker_client)) == ["rerank-lab-a", "rerank-lab-b"]
-    deleted = sm.delete_tutorial_endpoints(sagemaker_client)
-    assert len(deleted) == 6
-    names = [e["EndpointName"] for e in sagemaker_client.list_endpoints()["Endpoints"]]
-    assert names == ["someone-elses"]
-    assert sm.delete_tutorial_endpoints(sagemaker_client) == []
+def test_assumed_role_owner_drops_the_session_name():
+    class Sts:
+        def get_caller_identity(self):
+            return {"Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Studio-Role/SageMaker-abc"}
+
+    assert sm.deploy.caller_identity(Sts()) == f"arn:aws:iam::{ACCOUNT}:role/Studio-Role"
 
 
-def test_other_errors_are_not_swallowed(sagemaker_client):
+def test_role_comes_from_the_variable_else_the_sdk_else_a_clear_error(aws, monkeypatch):
+    assert sm.execution_role() == ROLE
+    monkeypatch.delenv("SAGEMAKER_ROLE_ARN")
+    with pytest.raises(RuntimeError) as error:  # moto's caller is a user, not a role
+        sm.execution_role()
+    assert "SAGEMAKER_ROLE_ARN" in str(error.value)
+    assert "get_execution_role()" in str(error.value) and "not a role" in str(error.value)
+
+
+def test_no_region_is_a_clear_error_before_anything_is_created(aws, monkeypatch, tmp_path):
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    with pytest.raises(ValueError, match="no AWS region"):
+        with sm.deployed(MODEL_DATA):
+            pass
+
+
+# --- deploy end to end -----------------------------------------------------------------------
+
+
+def test_deploy_huggingface_end_to_end_then_nothing_is_left(aws, capsys):
+    queue_answer()
+    with sm.deployed(MODEL_DATA, poll_s=0) as deployment:
+        assert deployment.region == REGION and deployment.name.startswith("rerank-lab-")
+        s = aws.sagemaker
+        endpoint = s.describe_endpoint(EndpointName=deployment.name)
+        config = s.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        model = s.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        assert model["ModelName"] == deployment.name
+        image = model["PrimaryContainer"]["Image"]
+        assert f".dkr.ecr.{REGION}.amazonaws.com/huggingface-pytorch-inference" in image
+        assert "transformers4.51.3" in image and "cpu" in image
+        environment = model["PrimaryContainer"]["Environment"]
+        assert environment["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"] == "60"
+        for arn in (model["ModelArn"], config["EndpointConfigArn"], endpoint["EndpointArn"]):
+            tags = tags_of(aws, arn)
+            assert tags["project"] == "rerank-lab"
+            assert tags[sm.RUN_TAG] == deployment.name
+            assert tags[sm.OWNER_TAG] == f"arn:aws:sts::{ACCOUNT}:user/moto"
+        assert boto3.client("s3").list_buckets()["Buckets"] == []  # no SDK default bucket
+    assert leftovers(aws) == []
+    printed = capsys.readouterr().out
+    assert f"deleted endpoint {deployment.name}" in printed
+    assert f"deleted model {deployment.name}" in printed
+
+
+def test_a_failed_smoke_invocation_deletes_the_endpoint(aws):
+    queue_answer("<html>model_fn failed</html>")  # /ping was 200, the model does not answer
+    with pytest.raises(RuntimeError, match="smoke invocation of rerank-lab-.* failed"):
+        with sm.deployed(MODEL_DATA, poll_s=0):
+            pytest.fail("the endpoint must not be handed over")
+    assert leftovers(aws) == []
+
+
+def test_an_interrupt_during_the_wait_leaves_nothing(aws, created_creating, monkeypatch, capsys):
+    sleeps = []
+
+    def sleep(seconds):  # Ctrl-C while deploy waits; AWS finishes Creating during cleanup's wait
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            raise KeyboardInterrupt
+        (name,) = [e["EndpointName"] for e in aws.sagemaker.list_endpoints()["Endpoints"]]
+        endpoint_status(name, "InService")
+
+    monkeypatch.setattr(sm.deploy.time, "sleep", sleep)
+    with pytest.raises(KeyboardInterrupt):
+        with sm.deployed(MODEL_DATA, poll_s=5):
+            pytest.fail("an endpoint still Creating must not be handed over")
+    assert len(sleeps) == 2
+    assert leftovers(aws) == []
+    assert "is Creating: AWS deletes it only once that ends" in capsys.readouterr().out
+
+
+def test_an_endpoint_creating_past_the_bound_is_reported_then_swept(aws, created_creating, capsys):
+    with pytest.raises(RuntimeError, match="is Creating, not InService"):
+        with sm.deployed(MODEL_DATA, timeout_s=0, poll_s=0):
+            pytest.fail("not InService: not handed over")
+    printed = capsys.readouterr().out
+    assert "FAILED endpoint rerank-lab-" in printed and "still Creating after 0 s" in printed
+    assert "python -m helpers.sagemaker cleanup --delete --region eu-west-1" in printed
+    (left,) = leftovers(aws)  # config and model went; the endpoint cannot go yet
+    name = left.removeprefix("endpoint ")
+    endpoint_status(name, "InService")  # minutes later
+    assert str(sm.sweep()) == f"would delete endpoint {name}"
+    assert leftovers(aws) == [left]  # a dry run deletes nothing
+    assert sm.sweep(delete=True).deleted == [f"endpoint {name}"]
+    assert leftovers(aws) == []
+
+
+def test_serverless_and_async_deployments_carry_their_configs(aws):
+    sagemaker = sm.import_sdk()
+    from sagemaker.async_inference import AsyncInferenceConfig
+    from sagemaker.serverless import ServerlessInferenceConfig
+
+    queue_answer()
+    serverless = ServerlessInferenceConfig(memory_size_in_mb=4096, max_concurrency=5)
+    with sm.deployed(MODEL_DATA, poll_s=0, serverless=serverless) as deployment:
+        config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=deployment.name)
+        variant = config["ProductionVariants"][0]
+        assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 5}
+        assert "InstanceType" not in variant
+    asynchronous = AsyncInferenceConfig(output_path="s3://my-bucket/async-out")
+    with sm.deployed(MODEL_DATA, poll_s=0, async_inference=asynchronous) as deployment:
+        config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=deployment.name)
+        output = config["AsyncInferenceConfig"]["OutputConfig"]
+        assert output["S3OutputPath"] == "s3://my-bucket/async-out"
+        assert output["S3FailurePath"] == "s3://my-bucket/async-out-failures"
+    assert leftovers(aws) == []
+    with pytest.raises(ValueError, match="output_path"):
+        plan = sm.Deployment("x", REGION, "me")
+        sm.deploy_huggingface(MODEL_DATA, ROLE, plan, async_inference=AsyncInferenceConfig())
+    assert sagemaker.__version__.startswith("2.")
+
+
+# --- cleanup touches only what it created ------------------------------------------------------
+
+
+def test_cleanup_leaves_resources_it_did_not_create_alone(aws):
+    mine = sm.plan_deployment("rerank-lab")
+    other_owner = [sm.TUTORIAL_TAG, {"Key": sm.OWNER_TAG, "Value": "arn:aws:iam::1:user/bob"}]
+    create_by_hand(aws, mine.name, [sm.TUTORIAL_TAG])  # same name, not this run's tag
+    create_by_hand(aws, "bobs-endpoint", other_owner)
+    create_by_hand(aws, "untagged", [])
+    report = sm.delete_run(mine, poll_s=0)
+    assert report.deleted == [] and report.ok
+    assert f"endpoint {mine.name}: not tagged rerank-lab:run={mine.name}" in report.left_alone
+    assert len(leftovers(aws)) == 9
+    assert sm.sweep(delete=True).deleted == []  # none of them is tagged with my identity
+    assert "would delete endpoint bobs-endpoint" in str(sm.sweep(any_owner=True))
+    assert len(leftovers(aws)) == 9
+
+
+def test_cleanup_carries_on_past_a_failure_and_reports_it(aws, monkeypatch):
+    deployment = sm.plan_deployment("rerank-lab")
+    create_by_hand(aws, deployment.name, deployment.tags)
     from botocore.exceptions import ClientError
 
     def denied(**kwargs):
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Op")
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Delete")
 
-    with pytest.raises(ClientError, match="AccessDenied"):
-        sm.deploy._missing_ok(denied, EndpointName="x")
+    monkeypatch.setattr(aws.sagemaker, "delete_endpoint_config", denied)
+    with pytest.raises(sm.CleanupIncomplete, match="AccessDeniedException"):
+        with sm.cleaned_up(deployment, clients=aws, poll_s=0):
+            pass  # the block succeeded: an incomplete cleanup must not pass silently
+    assert leftovers(aws) == [f"config {deployment.name}"]  # endpoint and model still went
 
 
-def test_deploy_and_cleanup_with_the_sdk(sagemaker_client):
-    """Runs only where the optional extra sagemaker>=2,<3 is installed (not in .venv)."""
-    pytest.importorskip("sagemaker.huggingface", reason="optional extra sagemaker>=2,<3 missing")
-    with pytest.raises(RuntimeError, match="inside the block"):
-        with sm.deployed("s3://bucket/model.tar.gz", ROLE, "rerank-lab-sdk"):
-            assert sm.tutorial_endpoints(sagemaker_client) == ["rerank-lab-sdk"]
-            image = sagemaker_client.describe_model(ModelName="rerank-lab-sdk")
-            assert "transformers4.51.3" in image["PrimaryContainer"]["Image"]
-            raise RuntimeError("inside the block")
-    assert sagemaker_client.list_endpoints()["Endpoints"] == []
-    assert sagemaker_client.list_models()["Models"] == []
+def test_cleanup_deregisters_autoscaling_and_stops_transform_jobs(aws):
+    deployment = sm.plan_deployment("rerank-lab")
+    create_by_hand(aws, deployment.name, deployment.tags)
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": deployment.scaling_resource_id,
+        "ScalableDimension": SCALABLE_DIMENSION,
+    }
+    aws.autoscaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+    aws.autoscaling.put_scaling_policy(
+        PolicyName="cpu",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 70.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+            },
+        },
+        **target,
+    )
+    job = f"{deployment.name}-batch"
+    aws.sagemaker.create_transform_job(
+        TransformJobName=job,
+        ModelName=deployment.name,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}
+        },
+        TransformOutput={"S3OutputPath": "s3://b/o"},
+        TransformResources={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+        Tags=deployment.tags,
+    )
+    deployment.transform_jobs.append(job)
+    report = sm.delete_run(deployment, poll_s=0)
+    assert report.ok, report
+    assert report.deleted[0].startswith(f"transform job {job} (already Completed")  # moto's state
+    assert report.deleted[1] == (
+        f"scalable target {deployment.scaling_resource_id} (deregistered, with 1 scaling policies)"
+    )
+    assert leftovers(aws) == []
+    policies = aws.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")
+    assert policies["ScalingPolicies"] == []
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def test_cli_lists_by_default_and_deletes_only_with_delete(aws, capsys):
+    from helpers.sagemaker.__main__ import main
+
+    deployment = sm.plan_deployment("rerank-lab")
+    create_by_hand(aws, deployment.name, deployment.tags)
+    assert main(["cleanup"]) == 0
+    printed = capsys.readouterr().out
+    assert f"would delete endpoint {deployment.name}" in printed
+    assert "dry run: nothing was deleted; add --delete" in printed
+    assert len(leftovers(aws)) == 3
+    assert main(["cleanup", "--delete", "--region", REGION, "--run", deployment.name]) == 0
+    assert f"deleted model {deployment.name}" in capsys.readouterr().out
+    assert leftovers(aws) == []
+    assert main(["cleanup"]) == 0
+    assert capsys.readouterr().out.strip() == "nothing to delete"

@@ -7,20 +7,37 @@ package never imports ``inference.py`` except to try it in process, it ships it.
 - ``package``: ``model.tar.gz`` (write, list, unpack);
 - ``local``: serve with SageMaker's own model server from ``.venv-serve``;
 - ``runtime``: call it with boto3 and LangChain (a local bridge stands in for AWS);
-- ``deploy``: deploy to AWS and clean up (needs the optional ``sagemaker>=2,<3``).
+- ``deploy``: deploy to AWS with unique names and tags (needs the optional ``sagemaker>=2,<3``);
+- ``cleanup``: delete what a run created, or sweep what you created with the course (boto3 only).
 
 CLI: ``python -m helpers.sagemaker serve MODEL_DIR [--port 8080] [--handler huggingface|default]``
+and ``python -m helpers.sagemaker cleanup [--delete] [--region R] [--run NAME] [--any-owner]``
 """
 
+from helpers.sagemaker.cleanup import (
+    CleanupIncomplete,
+    CleanupReport,
+    Resource,
+    aws_clients,
+    cleaned_up,
+    delete_run,
+    sweep,
+)
 from helpers.sagemaker.contract import CODE_DIR, ROOT, load_handler, load_schema
 from helpers.sagemaker.deploy import (
     HF_DLC,
+    OWNER_TAG,
+    RUN_TAG,
     TUTORIAL_TAG,
-    delete_endpoint_resources,
-    delete_tutorial_endpoints,
+    Deployment,
     deploy_huggingface,
     deployed,
-    tutorial_endpoints,
+    execution_role,
+    import_sdk,
+    plan_deployment,
+    smoke_test,
+    unique_name,
+    wait_for_endpoint,
 )
 from helpers.sagemaker.local import (
     FALLBACK_SERVER,
@@ -50,12 +67,14 @@ from helpers.sagemaker.runtime import (
 )
 
 __all__ = [
-    "CODE_DIR", "FALLBACK_SERVER", "HF_DLC", "LAUNCHER", "REGION", "ROOT", "SERVE_VENV",
-    "TUTORIAL_TAG", "LocalEndpoint", "archive_listing", "content_handler",
-    "delete_endpoint_resources", "delete_tutorial_endpoints", "deploy_huggingface", "deployed",
-    "free_port", "invoke_scores", "java_available", "load_handler", "load_schema",
-    "local_aws_env", "model_error_body", "package_model", "patched_env", "print_archive",
-    "runtime_bridge", "runtime_client", "sagemaker_cross_encoder", "serve_locally",
-    "serve_python", "server_env", "start_server", "stop_process_group", "tutorial_endpoints",
-    "unpack_model", "wait_until_ready",
+    "CODE_DIR", "CleanupIncomplete", "CleanupReport", "Deployment", "FALLBACK_SERVER", "HF_DLC",
+    "LAUNCHER", "LocalEndpoint", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "Resource",
+    "SERVE_VENV", "TUTORIAL_TAG", "archive_listing", "aws_clients", "cleaned_up", "delete_run",
+    "content_handler", "deploy_huggingface", "deployed", "execution_role", "free_port",
+    "import_sdk", "invoke_scores", "java_available", "load_handler", "load_schema",
+    "local_aws_env", "model_error_body", "package_model", "patched_env", "plan_deployment",
+    "print_archive", "runtime_bridge", "runtime_client", "sagemaker_cross_encoder",
+    "serve_locally", "serve_python", "server_env", "smoke_test", "start_server",
+    "stop_process_group", "sweep", "unique_name", "unpack_model", "wait_for_endpoint",
+    "wait_until_ready",
 ]  # fmt: skip

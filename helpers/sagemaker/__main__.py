@@ -1,4 +1,8 @@
-"""`python -m helpers.sagemaker serve MODEL_DIR`: package and serve locally until Ctrl-C."""
+"""`python -m helpers.sagemaker serve MODEL_DIR`: package and serve locally until Ctrl-C.
+
+`python -m helpers.sagemaker cleanup [--delete]`: list (by default) or delete what you deployed
+with this course in a region: resources tagged project=rerank-lab and rerank-lab:owner=<you>.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ from helpers.sagemaker.local import _group_alive, serve_locally
 from helpers.sagemaker.package import package_model, print_archive
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m helpers.sagemaker serve MODEL_DIR`: package, serve locally until Ctrl-C."""
+def main(argv: list[str] | None = None) -> int | None:
+    """`python -m helpers.sagemaker serve MODEL_DIR` or `python -m helpers.sagemaker cleanup`."""
     parser = argparse.ArgumentParser(prog="python -m helpers.sagemaker")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="package MODEL_DIR and serve it like SageMaker does")
@@ -24,7 +28,22 @@ def main(argv: list[str] | None = None) -> None:
         "--code", help="folder with inference.py (default: MODEL_DIR/code, else ours)"
     )
     serve.add_argument("--out", default=str(ROOT / "build" / "serve" / "model.tar.gz"))
+    clean = sub.add_parser(
+        "cleanup",
+        help="list (default: a dry run) or --delete what you deployed with this course",
+        description="Find the endpoints, endpoint configs, models, scalable targets and running "
+        "transform jobs tagged project=rerank-lab and rerank-lab:owner=<your IAM identity> in "
+        "one region. Without --delete nothing is deleted: deleting is not undoable, so you "
+        "read the list first.",
+    )
+    clean.add_argument("--delete", action="store_true", help="delete them (default: only list)")
+    clean.add_argument("--region", help="default: the region boto3 finds (AWS_DEFAULT_REGION, ...)")
+    clean.add_argument("--run", help="only this run's resources (its unique name)")
+    clean.add_argument("--any-owner", action="store_true", help="also other IAM identities' ones")
+    clean.add_argument("--wait-s", type=float, default=1800, help="wait out Creating this long")
     args = parser.parse_args(argv)
+    if args.command == "cleanup":
+        return cleanup_main(args)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the model server too
     if args.model_dir is None:
@@ -46,6 +65,19 @@ def main(argv: list[str] | None = None) -> None:
                 time.sleep(1)
         except KeyboardInterrupt:
             print("stopping ...")
+
+
+def cleanup_main(args) -> int:
+    """Print what `cleanup` found or deleted; exit 1 when something could not be deleted."""
+    from helpers.sagemaker.cleanup import sweep
+
+    report = sweep(
+        args.region, delete=args.delete, any_owner=args.any_owner, run=args.run, wait_s=args.wait_s
+    )
+    print(report)
+    if not args.delete and report.would_delete:
+        print("dry run: nothing was deleted; add --delete to delete the resources above")
+    return 0 if report.ok else 1
 
 
 def _interrupt(signum, frame):
