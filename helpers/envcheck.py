@@ -76,22 +76,80 @@ def machine_rows():
             "notebook 04 falls back to a pure-Python server",
         ),
     ]
+    credentials = aws_credentials_state()
     rows.append(
         (
             "aws credentials (optional, notebook 04)",
-            aws_credentials_state(),
-            "" if aws_credentials_state() != "none" else "only needed to deploy to AWS",
+            credentials,
+            "" if credentials != "none" else "only needed to deploy to AWS",
         )
     )
     return rows
 
 
+# botocore's credential providers (by METHOD) that only read environment variables and local
+# files, or defer any network call until the credentials are used.
+LOCAL_PROVIDERS = {
+    "env": "environment variables",
+    "assume-role": "a profile that assumes a role",
+    "assume-role-with-web-identity": "web identity (AWS_WEB_IDENTITY_TOKEN_FILE or profile)",
+    "sso": "an IAM Identity Center (SSO) profile",
+    "shared-credentials-file": "~/.aws/credentials",
+    "login": "an `aws login` profile",
+    "config-file": "~/.aws/config",
+    "ec2-credentials-file": "the EC2 credentials file",
+    "boto-config": "the boto config file",
+}
+EC2_MARKERS = ("/sys/devices/virtual/dmi/id/board_vendor", "/sys/hypervisor/uuid")
+
+
 def aws_credentials_state() -> str:
-    """Return "found" or "none" without printing or contacting anything."""
-    if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"):
-        return "found"
-    credentials = os.path.expanduser("~/.aws/credentials")
-    return "found" if os.path.isfile(credentials) else "none"
+    """Return where boto3 would find AWS credentials, or "none"; never contacts AWS (nb 04).
+
+    Walks botocore's own provider chain in its order. Providers that would run a program
+    (credential_process) or fetch over the network (SageMaker Studio / ECS container role, EC2
+    instance role) are recognised from their configuration instead of being called.
+    """
+    import botocore.session
+
+    session = botocore.session.Session()
+    profile = session.get_config_variable("profile") or "default"
+    try:
+        providers = session.get_component("credential_provider").providers
+        profile_config = session.full_config.get("profiles", {}).get(profile, {})
+    except Exception as err:  # a broken ~/.aws/config: say so instead of failing the table
+        return f"unreadable AWS config ({type(err).__name__})"
+    for provider in providers:
+        method = provider.METHOD
+        if method == "custom-process":
+            if profile_config.get("credential_process"):
+                return f"credential_process of profile {profile} (run when used)"
+        elif method == "container-role":
+            if any(key.startswith("AWS_CONTAINER_CREDENTIALS_") for key in os.environ):
+                return "container role (SageMaker Studio, ECS; fetched when used)"
+        elif method in LOCAL_PROVIDERS:
+            try:
+                found = provider.load()
+            except Exception as err:  # e.g. a profile naming a missing source profile
+                return f"{LOCAL_PROVIDERS[method]}: unusable ({type(err).__name__})"
+            if found is not None:
+                return LOCAL_PROVIDERS[method]
+    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true" and on_ec2():
+        return "EC2 instance role, if the instance has one (not probed)"
+    return "none"
+
+
+def on_ec2() -> bool:
+    """Return True on an EC2 instance (its DMI/hypervisor files say so), without the network."""
+    for path in EC2_MARKERS:
+        try:
+            with open(path) as marker:
+                text = marker.read().strip().lower()
+        except OSError:
+            continue
+        if text.startswith("ec2") or "amazon" in text:
+            return True
+    return False
 
 
 def check() -> str:
