@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from helpers.config import load_config, resolve_model
 
-# How each known embedding model was trained to compare vectors. "dot": raw inner product
-# (vectors are not normalised); "cosine": normalise, then inner product equals cosine.
-SIMILARITY = {
-    "msmarco-distilbert-dot-v5": "dot",
-    "all-MiniLM-L6-v2": "cosine",
-}
 
+def similarity_of(model) -> str:
+    """Return how ``model`` was trained to compare embeddings: "dot", "cosine", ... (notebook 01).
 
-def similarity_of(model_name: str) -> str:
-    """Return "dot" or "cosine": how ``model_name`` was trained to compare embeddings."""
-    path = Path(model_name).expanduser()
-    for known, similarity in SIMILARITY.items():
-        if model_name.endswith(known) or known in path.parts or known in str(path):
-            return similarity
-    config = path / "config_sentence_transformers.json"
-    if config.is_file():
-        name = json.loads(config.read_text()).get("similarity_fn_name")
-        if name in ("dot", "dot_product"):
-            return "dot"
-    return "cosine"
+    ``model`` is LangChain's ``HuggingFaceEmbeddings`` or a ``SentenceTransformer``: the loaded
+    model answers with its own ``similarity_fn_name``. A model name or folder also works: its
+    ``config_sentence_transformers.json`` is read as sentence-transformers reads it (cosine when
+    the file says nothing), without loading the weights.
+    """
+    client = getattr(model, "_client", model)  # HuggingFaceEmbeddings keeps its model there
+    if not isinstance(client, str | os.PathLike):
+        return str(client.similarity_fn_name)
+    folder = Path(resolve_model(str(client), "RERANK_EMBEDDING_MODEL"))
+    config = folder / "config_sentence_transformers.json"
+    name = json.loads(config.read_text()).get("similarity_fn_name") if config.is_file() else None
+    return {"dot_product": "dot", None: "cosine"}.get(name, name)
 
 
 def without_normalize(model_path: str) -> str:
@@ -69,13 +66,13 @@ def make_embeddings(
 
     chosen = model_name or load_config().embedding_model
     local = resolve_model(chosen, "RERANK_EMBEDDING_MODEL")
-    if normalize is None:
-        normalize = similarity_of(chosen) == "cosine"
     embeddings = HuggingFaceEmbeddings(
         model_name=local,
         model_kwargs={"device": device or pick_device()},
-        encode_kwargs={"normalize_embeddings": normalize},
+        encode_kwargs={"normalize_embeddings": bool(normalize)},
     )
+    if normalize is None:  # the loaded model says how it was trained: normalise cosine models only
+        embeddings.encode_kwargs["normalize_embeddings"] = similarity_of(embeddings) == "cosine"
     embeddings.model_name = chosen  # keep the readable name, not the cache snapshot path
     return embeddings
 

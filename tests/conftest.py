@@ -25,6 +25,29 @@ def retriever(chunks, embeddings):
 
 
 @pytest.fixture(scope="session")
+def hub_cache(tmp_path_factory):
+    """A stand-in Hugging Face cache holding the default profile's models (small, random)."""
+    from helpers.hub_rehearsal import build_cache
+
+    folder = tmp_path_factory.mktemp("hub-cache")
+    build_cache(folder, "small")
+    return folder
+
+
+@pytest.fixture
+def use_hub_cache(monkeypatch):
+    """Return a function that points this process's huggingface_hub at a cache folder."""
+    import huggingface_hub.constants
+
+    def use(folder):
+        # huggingface_hub reads HF_HUB_CACHE once, at import: set its constant, not only the env
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(folder))
+        monkeypatch.setenv("HF_HUB_CACHE", str(folder))
+
+    return use
+
+
+@pytest.fixture(scope="session")
 def random_head_cross_encoder_dir(tmp_path_factory):
     """A real but untrained cross-encoder (MiniLM body, seeded random head): for mechanics only."""
     import shutil

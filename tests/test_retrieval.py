@@ -5,22 +5,56 @@ import pytest
 
 from helpers import build_faiss_retriever, make_embeddings, pretty_print_docs, search_with_scores
 from helpers.config import ModelUnavailableError
+from helpers.hub_rehearsal import corpus_lines, embedding_files, write_repo
 from helpers.retrieval import similarity_of, without_normalize
 
 SEED_QUERY = "What is the plan for the economy?"
+DOT_MODEL = "rerank-lab/dot-product-stand-in"
 
 
-def test_known_models_get_their_trained_similarity():
-    assert similarity_of("sentence-transformers/msmarco-distilbert-dot-v5") == "dot"
-    assert similarity_of("sentence-transformers/all-MiniLM-L6-v2") == "cosine"
+def test_the_loaded_model_says_how_it_compares(embeddings):
+    assert similarity_of(embeddings) == "cosine"  # all-MiniLM-L6-v2's own similarity_fn_name
+    assert similarity_of(embeddings._client) == "cosine"
+    assert embeddings.encode_kwargs["normalize_embeddings"] is True
 
 
-def test_unknown_model_reads_its_config(tmp_path):
+def test_a_model_folder_is_read_from_its_config(tmp_path):
     (tmp_path / "config_sentence_transformers.json").write_text(
         json.dumps({"similarity_fn_name": "dot"})
     )
     assert similarity_of(str(tmp_path)) == "dot"
-    assert similarity_of(str(tmp_path / "elsewhere")) == "cosine"
+    (tmp_path / "config_sentence_transformers.json").write_text(json.dumps({"prompts": {}}))
+    assert similarity_of(str(tmp_path)) == "cosine"  # sentence-transformers' own default
+    with pytest.raises(ModelUnavailableError, match="RERANK_EMBEDDING_MODEL"):
+        similarity_of(str(tmp_path / "elsewhere"))
+
+
+@pytest.fixture(scope="module")
+def dot_model_cache(tmp_path_factory):
+    """A dot-product model (the seed's kind) under a Hub id that no name table could know."""
+    cache = tmp_path_factory.mktemp("dot-model-cache")
+    write_repo(cache, DOT_MODEL, embedding_files(corpus_lines(), "small", similarity="dot"))
+    return cache
+
+
+def test_a_dot_product_model_is_searched_by_raw_inner_product(
+    dot_model_cache, use_hub_cache, chunks, monkeypatch
+):
+    from langchain_community.vectorstores.utils import DistanceStrategy
+
+    use_hub_cache(dot_model_cache)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    dot = make_embeddings(DOT_MODEL, device="cpu")
+    assert dot.encode_kwargs["normalize_embeddings"] is False
+    assert similarity_of(dot) == "dot" and similarity_of(DOT_MODEL) == "dot"
+    texts = [chunk.page_content for chunk in chunks[:30]]
+    vectors = np.array(dot.embed_documents(texts))
+    assert not np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-2)  # raw, unnormalised
+    retriever = build_faiss_retriever(chunks[:30], dot, k=5)
+    assert retriever.vectorstore.distance_strategy == DistanceStrategy.MAX_INNER_PRODUCT
+    expected = sorted(vectors @ np.array(dot.embed_query(SEED_QUERY)), reverse=True)[:5]
+    scores = [float(score) for _, score in search_with_scores(retriever, SEED_QUERY)]
+    assert scores == pytest.approx(expected, rel=1e-4)  # FAISS's score is the raw dot product
 
 
 def test_offline_embeddings_are_normalised(embeddings):

@@ -1,27 +1,106 @@
-"""model.tar.gz: write it, list it, unpack it as SageMaker does (notebook 04)."""
+"""model.tar.gz: write it, list it, unpack it as SageMaker does (notebook 04).
+
+A model folder may be a Hugging Face cache snapshot, whose files are relative links into
+``../../blobs``: the archive stores the files themselves, never the links. It ships only what
+``inference.py`` loads (config, tokenizer, one copy of the weights, safetensors preferred), not the
+``.bin`` twin, ``onnx/``/``openvino/`` exports, TensorFlow weights or the model card.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import tarfile
 from pathlib import Path
 
 from helpers.sagemaker.contract import CODE_DIR
 
+CONFIG_AND_TOKENIZER = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "tokenizer.model",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+)
+# One copy of the weights, in order of preference: a single file, else an index and its shards.
+WEIGHTS = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+# An exported (ONNX/OpenVINO) model that inference.py loads through code/exported_backends.py.
+EXPORTED = "exported"
+EXPORTED_MARKER = Path(EXPORTED, "backend.json")
+
+
+def weight_files(model_dir) -> list[Path]:
+    """Return the one set of weights a model folder should ship (safetensors preferred)."""
+    folder = Path(model_dir)
+    for name in WEIGHTS:
+        path = folder / name
+        if path.is_file():  # follows links: a cache link to a missing blob does not count
+            if not name.endswith(".index.json"):
+                return [path]
+            shards = sorted(set(json.loads(path.read_text())["weight_map"].values()))
+            return [path] + [folder / shard for shard in shards]
+    return []
+
+
+def serving_files(model_dir) -> list[Path]:
+    """Return the files inference.py needs from a model folder; fail clearly if it cannot work."""
+    folder = Path(model_dir)
+    exported = sorted(p for p in (folder / EXPORTED).rglob("*") if p.is_file())
+    if not (folder / EXPORTED_MARKER).is_file():
+        exported = []  # an exported model counts only with its backend.json (issue 16's hook)
+    configs = [folder / name for name in CONFIG_AND_TOKENIZER if (folder / name).is_file()]
+    weights = weight_files(folder)
+    if exported:
+        return configs + weights + exported
+    if not (folder / "config.json").is_file():
+        raise ValueError(f"{folder} has no config.json: it is not a transformers model folder.")
+    if not weights:
+        raise ValueError(
+            f"{folder} has config.json but no weights ({' or '.join(WEIGHTS[::2])}): an endpoint "
+            "built from it would have no model to load. Point at a complete model folder."
+        )
+    missing = [path.name for path in weights if not path.is_file()]
+    if missing:
+        raise ValueError(f"{folder} lacks weight shards listed in its index: {missing}")
+    return configs + weights
+
+
+def _code_files(model_dir, code_dir=None) -> list[Path]:
+    if code_dir is None:
+        code_dir = Path(model_dir, "code") if Path(model_dir, "code").is_dir() else CODE_DIR
+    return [path for path in sorted(Path(code_dir).iterdir()) if path.suffix in (".py", ".txt")]
+
 
 def package_model(model_dir, out_path, code_dir=None) -> Path:
     """Write model.tar.gz: model files at the root, code/ from MODEL_DIR/code or serving/code."""
-    if code_dir is None:
-        code_dir = Path(model_dir, "code") if Path(model_dir, "code").is_dir() else CODE_DIR
+    model_dir = Path(model_dir)
+    files, code = serving_files(model_dir), _code_files(model_dir, code_dir)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out_path, "w:gz") as tar:
-        for path in sorted(Path(model_dir).iterdir()):
-            if not path.name.startswith(".") and path.name != "code":
-                tar.add(path, arcname=path.name)
-        for path in sorted(Path(code_dir).iterdir()):
-            if path.suffix in (".py", ".txt"):
+    partial = out_path.with_name(out_path.name + ".partial")
+    try:  # dereference: a cache snapshot's links are stored as the files they point to
+        with tarfile.open(partial, "w:gz", dereference=True) as tar:
+            for path in files:
+                tar.add(path, arcname=path.relative_to(model_dir).as_posix())
+            for path in code:
                 tar.add(path, arcname=f"code/{path.name}")
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, out_path)
     return out_path
 
 
@@ -40,12 +119,16 @@ def print_archive(tar_path) -> None:
 def unpack_model(model, dest) -> Path:
     """Lay out a model dir or model.tar.gz in dest, as SageMaker does in /opt/ml/model."""
     dest = Path(dest)
+    dest.mkdir(parents=True)
     if Path(model).is_file():
-        dest.mkdir(parents=True)
         with tarfile.open(model) as tar:
             tar.extractall(dest, filter="data")
-    else:
-        shutil.copytree(model, dest)
-        if not (dest / "code").exists():
-            shutil.copytree(CODE_DIR, dest / "code", ignore=shutil.ignore_patterns("__pycache__"))
+        return dest
+    for path in serving_files(model):  # what package_model would ship, links followed
+        target = dest / path.relative_to(model)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    (dest / "code").mkdir()
+    for path in _code_files(model):
+        shutil.copyfile(path, dest / "code" / path.name)
     return dest
