@@ -18,57 +18,16 @@ from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
-ACCOUNT = "123456789012"
-REGION = "eu-west-1"  # not moto's default: proves the session's region is used everywhere
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/rerank-lab-sagemaker"
-MODEL_DATA = "s3://my-bucket/rerank/model.tar.gz"
-GOOD_ANSWER = '{"scores": [0.5]}'
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    """moto in eu-west-1 with dummy credentials; no instance-metadata lookups, ever."""
-    for key in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE)
-    with moto.mock_aws():
-        yield sm.aws_clients()
-
-
-def queue_answer(body: str = GOOD_ANSWER) -> None:
-    """Make moto's invoke_endpoint answer ``body`` once (what the endpoint would return)."""
-    from moto.sagemakerruntime.models import sagemakerruntime_backends
-
-    backend = sagemakerruntime_backends[ACCOUNT][REGION]
-    backend.results_queue.append((body, "application/json", "AllTraffic", ""))
-
-
-def leftovers(clients) -> list[str]:
-    """Return every SageMaker and autoscaling resource that exists, by kind and name."""
-    s, a = clients.sagemaker, clients.autoscaling
-    return (
-        [f"endpoint {e['EndpointName']}" for e in s.list_endpoints()["Endpoints"]]
-        + [
-            f"config {c['EndpointConfigName']}"
-            for c in s.list_endpoint_configs()["EndpointConfigs"]
-        ]
-        + [f"model {m['ModelName']}" for m in s.list_models()["Models"]]
-        + [
-            f"target {t['ResourceId']}"
-            for t in a.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
-        ]
-    )
-
-
-def endpoint_status(name: str, status: str) -> None:
-    """Set an endpoint's status in moto (it creates endpoints InService at once)."""
-    from moto.sagemaker.models import sagemaker_backends
-
-    sagemaker_backends[ACCOUNT][REGION].endpoints[name].endpoint_status = status
+from moto_aws import (  # noqa: E402 (after the skips)
+    ACCOUNT,
+    MODEL_DATA,
+    REGION,
+    ROLE,
+    aws_fixture,  # noqa: F401 (the fixture `aws`)
+    endpoint_status,
+    leftovers,
+    queue_answer,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,79 @@
+"""Notebook 07's control plane under moto: autoscaling, Batch Transform jobs, and their cleanup.
+
+moto checks the calls and their arguments (what AWS would be asked to do); it does not scale
+anything, emit CloudWatch metrics, or run a job. The data path of Batch Transform (multi-record
+JSON Lines bodies) is tested through the real local model server in tests/test_serving.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from moto_aws import MODEL_DATA, ROLE, aws_fixture, leftovers  # noqa: F401 (fixture `aws`)
+
+from helpers import sagemaker as sm
+from helpers.sagemaker.batch import start_transform_job
+from helpers.sagemaker.scaling import VCPUS, cpu_tracking_policy, enable_autoscaling
+
+
+def test_cpu_policy_targets_the_sum_over_cores_of_this_endpoint():
+    deployment = sm.Deployment("rerank-lab-x", "eu-west-1", "me")
+    policy = cpu_tracking_policy(deployment, "ml.c5.2xlarge", per_core_percent=60)
+    assert policy["TargetValue"] == 60 * VCPUS["ml.c5.2xlarge"] == 480
+    metric = policy["CustomizedMetricSpecification"]
+    assert metric["MetricName"] == "CPUUtilization"
+    assert {"Name": "EndpointName", "Value": "rerank-lab-x"} in metric["Dimensions"]
+    assert policy["ScaleOutCooldown"] < policy["ScaleInCooldown"]
+    with pytest.raises(ValueError, match="VCPUS"):
+        cpu_tracking_policy(deployment, "ml.p5.48xlarge")
+
+
+def test_autoscaling_is_registered_then_deregistered_by_cleanup(aws):
+    deployment = sm.plan_deployment("rerank-lab-scaled")
+    with sm.cleaned_up(deployment, clients=aws, poll_s=0):
+        policy = cpu_tracking_policy(deployment, "ml.m5.xlarge")
+        arn = enable_autoscaling(aws.autoscaling, deployment, policy, max_instances=3)
+        (target,) = aws.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")[
+            "ScalableTargets"
+        ]
+        assert target["ResourceId"] == f"endpoint/{deployment.name}/variant/AllTraffic"
+        assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+        (stored,) = aws.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")[
+            "ScalingPolicies"
+        ]
+        assert stored["PolicyARN"] == arn and stored["PolicyType"] == "TargetTrackingScaling"
+        tracked = stored["TargetTrackingScalingPolicyConfiguration"]
+        assert tracked["TargetValue"] == 280.0
+    assert leftovers(aws) == []
+    assert (
+        aws.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+        == []
+    )
+
+
+def test_transform_job_is_configured_for_json_lines_and_cleaned_up(aws, capsys):
+    deployment = sm.plan_deployment("rerank-lab-batch")
+    with sm.cleaned_up(deployment, clients=aws, poll_s=0):
+        job = start_transform_job(
+            deployment,
+            MODEL_DATA,
+            ROLE,
+            "s3://my-bucket/requests/",
+            "s3://my-bucket/scores/",
+            env={"RERANKER_MAX_TOKENS": "65536"},
+        )
+        described = aws.sagemaker.describe_transform_job(TransformJobName=job)
+        assert described["BatchStrategy"] == "MultiRecord" and described["MaxPayloadInMB"] == 1
+        assert described["TransformInput"]["SplitType"] == "Line"
+        assert described["TransformInput"]["ContentType"] == "application/jsonlines"
+        assert described["TransformOutput"]["AssembleWith"] == "Line"
+        assert described["TransformOutput"]["Accept"] == "application/jsonlines"
+        assert described["ModelClientConfig"]["InvocationsTimeoutInSeconds"] == 600
+        environment = aws.sagemaker.describe_model(ModelName=deployment.name)["PrimaryContainer"][
+            "Environment"
+        ]
+        assert environment["RERANKER_MAX_TOKENS"] == "65536"
+        assert environment["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"] == "600"
+        tags = aws.sagemaker.list_tags(ResourceArn=described["TransformJobArn"])["Tags"]
+        assert {"Key": sm.RUN_TAG, "Value": deployment.name} in tags
+    assert leftovers(aws) == []
+    assert f"deleted transform job {job} (already Completed" in capsys.readouterr().out
