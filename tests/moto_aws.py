@@ -10,22 +10,15 @@ moto = pytest.importorskip("moto")
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"  # not moto's default: proves the session's region is used everywhere
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/rerank-lab-sagemaker"
+ROLE = sm.fakeaws.FAKE_ROLE
 MODEL_DATA = "s3://my-bucket/rerank/model.tar.gz"
 GOOD_ANSWER = '{"scores": [0.5]}'
 
 
 @pytest.fixture(name="aws")
-def aws_fixture(monkeypatch):
+def aws_fixture():
     """moto in eu-west-1 with dummy credentials; no instance-metadata lookups, ever."""
-    for key in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE)
-    with moto.mock_aws():
+    with sm.fake_aws(REGION):
         yield sm.aws_clients()
 
 

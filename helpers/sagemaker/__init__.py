@@ -8,7 +8,9 @@ package never imports ``inference.py`` except to try it in process, it ships it.
 - ``local``: serve with SageMaker's own model server from ``.venv-serve``;
 - ``runtime``: call it with boto3 and LangChain (a local bridge stands in for AWS);
 - ``deploy``: deploy to AWS with unique names and tags (needs the optional ``sagemaker>=2,<3``);
-- ``cleanup``: delete what a run created, or sweep what you created with the course (boto3 only).
+- ``cleanup``: delete what a run created, or sweep what you created with the course (boto3 only);
+- ``scaling``, ``batch``: autoscaling and Batch Transform jobs (notebook 07);
+- ``fakeaws``: moto for a block, the control plane only (notebooks 04 and 07, tests).
 
 CLI: ``python -m helpers.sagemaker serve MODEL_DIR [--port 8080] [--handler huggingface|default]``
 and ``python -m helpers.sagemaker cleanup [--delete] [--region R] [--run NAME] [--any-owner]``
@@ -39,6 +41,7 @@ from helpers.sagemaker.deploy import (
     unique_name,
     wait_for_endpoint,
 )
+from helpers.sagemaker.fakeaws import fake_aws
 from helpers.sagemaker.local import (
     FALLBACK_SERVER,
     LAUNCHER,
@@ -70,7 +73,7 @@ __all__ = [
     "CODE_DIR", "CleanupIncomplete", "CleanupReport", "Deployment", "FALLBACK_SERVER", "HF_DLC",
     "LAUNCHER", "LocalEndpoint", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "Resource",
     "SERVE_VENV", "TUTORIAL_TAG", "archive_listing", "aws_clients", "cleaned_up", "delete_run",
-    "content_handler", "deploy_huggingface", "deployed", "execution_role", "free_port",
+    "content_handler", "deploy_huggingface", "deployed", "execution_role", "fake_aws", "free_port",
     "import_sdk", "invoke_scores", "java_available", "load_handler", "load_schema",
     "local_aws_env", "model_error_body", "package_model", "patched_env", "plan_deployment",
     "print_archive", "runtime_bridge", "runtime_client", "sagemaker_cross_encoder",
