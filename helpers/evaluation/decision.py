@@ -1,0 +1,106 @@
+"""Choose what to ship from measured pipelines: k, top_n, first and second stage (notebook 03)."""
+
+from __future__ import annotations
+
+# Query-time cost, cheapest first. MaxP's sentence vectors can be computed when indexing, so at
+# query time it is a few dot products; a cross-encoder runs a transformer once per candidate.
+SECOND_STAGE_COST = {"none": 0, "MaxP": 1, "rerank": 2}
+FIRST_STAGE_COST = {"BM25": 0, "dense": 1, "hybrid": 2}
+
+
+def pipeline_name(row: dict) -> str:
+    """Return e.g. "dense + rerank (k=20)", or "dense" for a first stage alone."""
+    if row["second"] == "none":
+        return row["first"]
+    return f"{row['first']} + {row['second']} (k={row['k']})"
+
+
+def pipeline_rows(qrels, candidates: dict, scores: dict, ks, top_ns) -> list[dict]:
+    """Measure every first stage alone and with every second stage at every k and top_n.
+
+    ``candidates``: {first stage: {query: [(doc, score)]}}; ``scores``: {second stage:
+    {query: {chunk id: score}}}. Each row holds Recall@top_n, nDCG@top_n and MRR@10 (ranx).
+    """
+    from ranx import evaluate
+
+    from helpers.evaluation.runs import candidates_run, reranked_run
+
+    rows = []
+    for first, lists in candidates.items():
+        setups = [("none", None, candidates_run(lists, max(top_ns), first))]
+        for second, by_id in scores.items():
+            setups += [(second, k, reranked_run(lists, by_id, k, first)) for k in ks]
+        for second, k, run in setups:
+            for n in top_ns:
+                names = [f"recall@{n}", f"ndcg@{n}", "mrr@10"]
+                values = evaluate(qrels, run, names, make_comparable=True)
+                rows.append(
+                    {"first": first, "second": second, "k": k or n, "top_n": n}
+                    | dict(zip(("recall", "ndcg", "mrr"), map(float, values.values()), strict=True))
+                )
+    return rows
+
+
+def cost(row: dict) -> tuple:
+    """Return a sortable query-time cost: second stage, then candidates, then first stage."""
+    return (SECOND_STAGE_COST[row["second"]], row["k"] if row["second"] != "none" else 0,
+            FIRST_STAGE_COST.get(row["first"], 9))  # fmt: skip
+
+
+def choose_pipeline(rows: list[dict], target_recall: float = 0.9, tolerance: float = 0.02):
+    """Pick top_n, then the cheapest pipeline within ``tolerance`` of the best Recall@top_n.
+
+    top_n: the smallest whose best pipeline returns ``target_recall`` of the relevant chunks,
+    else the largest tried. Among pipelines at that top_n within ``tolerance`` of the best
+    recall, the cheapest (``cost``) wins; equal cost goes to the higher nDCG@top_n.
+    """
+    top_ns = sorted({r["top_n"] for r in rows})
+    best = {n: max((r for r in rows if r["top_n"] == n), key=lambda r: r["recall"]) for n in top_ns}
+    top_n = next((n for n in top_ns if best[n]["recall"] >= target_recall), top_ns[-1])
+    floor = best[top_n]["recall"] - tolerance
+    good = [r for r in rows if r["top_n"] == top_n and r["recall"] >= floor]
+    return {
+        "chosen": min(good, key=lambda r: (cost(r), -r["ndcg"])),
+        "best": best[top_n],
+        "top_n": top_n,
+        "target_recall": target_recall,
+        "tolerance": tolerance,
+        "reached_target": best[top_n]["recall"] >= target_recall,
+    }
+
+
+def _best_with(rows: list[dict], top_n: int, keep) -> dict | None:
+    matching = [r for r in rows if r["top_n"] == top_n and keep(r)]
+    return max(matching, key=lambda r: (r["recall"], -cost(r)[0], r["ndcg"]), default=None)
+
+
+def what_would_change(decision: dict, rows: list[dict]) -> list[str]:
+    """Return sentences saying, from the measurements, what would change the choice."""
+    chosen, n, tol = decision["chosen"], decision["top_n"], decision["tolerance"]
+    lines = []
+    rerank = _best_with(rows, n, lambda r: r["second"] == "rerank")
+    if rerank is not None and chosen["second"] != "rerank":
+        gap = chosen["recall"] + tol - rerank["recall"]
+        lines.append(
+            f"The reranker would be shipped if its best setup ({pipeline_name(rerank)}, Recall@{n} "
+            f"{rerank['recall']:.4f}) gained {max(gap, 0):.4f} more: more than {tol} above "
+            f"{pipeline_name(chosen)} ({chosen['recall']:.4f}). A stronger reranker can: rerun "
+            "this notebook with it (README: published figures for the default profile's)."
+        )
+    elif rerank is not None:
+        cheaper = _best_with(rows, n, lambda r: r["second"] != "rerank")
+        lines.append(
+            f"Without the reranker the best is {pipeline_name(cheaper)} at Recall@{n} "
+            f"{cheaper['recall']:.4f}; a weaker reranker, or one over {tol} below that, "
+            "would drop the cross-encoder and its cost."
+        )
+    if not decision["reached_target"]:
+        lines.append(
+            f"No pipeline returns {decision['target_recall']:.0%} of the relevant chunks in "
+            f"{n} passages: pass more passages on, or improve the first stage."
+        )
+    lines.append(
+        "Other data changes every number here: label a few dozen of your own questions "
+        "(data/eval/README.md) and rerun this notebook or `python -m helpers.evaluation`."
+    )
+    return lines

@@ -1,0 +1,117 @@
+"""Labelled queries and the chunks they mark (notebook 03).
+
+Labels are exact substrings of the corpus, so they survive any change of chunking. Each labelled
+passage marks ONE chunk (policy ``"one_chunk"``, the default): the chunk holding the most of it,
+the first such chunk when two hold all of it (a passage inside the 100-character overlap of two
+neighbours), and only if it holds at least half of the shorter of the two texts. A neighbour that
+holds a copy or a fragment of an already credited passage is not relevant: a ranking that spends
+two of its top 3 slots on one sentence must not score as if it found two answers. A chunk marked
+by several passages takes the highest grade. ``"any_overlap"`` is the earlier policy (every chunk
+holding half of a passage is relevant), kept to show the difference (data/eval/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DEFAULT_QUERIES = Path(__file__).resolve().parents[2] / "data" / "eval" / "queries.json"
+QUERY_TYPES = ("paraphrase", "keyword_light", "multi_passage", "no_answer")
+SPLITS = ("dev", "test")
+GRADES = (1, 2)
+LABEL_POLICIES = ("one_chunk", "any_overlap")
+
+
+class QueryFileError(ValueError):
+    """The labelled query file is malformed; the message names the query and the problem."""
+
+
+def _check_query(query: dict, corpus_text: str | None, seen: set) -> None:
+    qid = query.get("id")
+    if not qid or not str(query.get("query", "")).strip():
+        raise QueryFileError(f"Query {qid!r} needs a non-empty 'id' and 'query'.")
+    if qid in seen:
+        raise QueryFileError(f"Query id {qid!r} is used twice; ids must be unique.")
+    seen.add(qid)
+    if query.get("split", "test") not in SPLITS:
+        raise QueryFileError(f"Query {qid}: split must be one of {SPLITS}.")
+    if query.get("type", "paraphrase") not in QUERY_TYPES:
+        raise QueryFileError(f"Query {qid}: type must be one of {QUERY_TYPES}.")
+    for passage in query.get("relevant", []):
+        if passage.get("grade") not in GRADES:
+            raise QueryFileError(
+                f"Query {qid}: grade must be 1 or 2, not {passage.get('grade')!r}."
+            )
+        if corpus_text is not None and passage.get("text", "") not in corpus_text:
+            raise QueryFileError(
+                f"Query {qid}: {passage.get('text')!r} is not an exact substring of the corpus "
+                "(check curly quotes, dashes and spaces)."
+            )
+
+
+def load_queries(path=DEFAULT_QUERIES, corpus_text: str | None = None) -> list[dict]:
+    """Load a labelled query file and validate it against the corpus."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("version") != 1 or not isinstance(data.get("queries"), list):
+        raise QueryFileError(f"{path}: expected {{'version': 1, 'queries': [...]}}.")
+    seen: set = set()
+    for query in data["queries"]:
+        _check_query(query, corpus_text, seen)
+    return data["queries"]
+
+
+def select(queries: list[dict], split: str | None = None, answerable: bool | None = None):
+    """Return the queries of one split, and only (un)answerable ones if asked."""
+    return [
+        q
+        for q in queries
+        if (split is None or q.get("split", "test") == split)
+        and (answerable is None or bool(q.get("relevant")) == answerable)
+    ]
+
+
+def overlap(chunk: str, passage: str) -> int:
+    """Return how many characters of ``passage`` a chunk holds in one piece."""
+    if passage in chunk:
+        return len(passage)
+    if chunk in passage:
+        return len(chunk)
+    for size in range(min(len(chunk), len(passage)) - 1, 0, -1):
+        if chunk.endswith(passage[:size]) or chunk.startswith(passage[-size:]):
+            return size
+    return 0
+
+
+def is_relevant(chunk: str, passage: str, min_fraction: float = 0.5) -> bool:
+    """Say whether the overlap covers half of the shorter text."""
+    return overlap(chunk, passage) >= min_fraction * min(len(chunk), len(passage))
+
+
+def credited_chunks(passage: str, chunks, policy: str = "one_chunk") -> list:
+    """Return the chunks a labelled passage marks under ``policy`` (see the module docstring)."""
+    if policy not in LABEL_POLICIES:
+        raise ValueError(f"policy must be one of {LABEL_POLICIES}, not {policy!r}")
+    marked = [c for c in chunks if is_relevant(c.page_content, passage)]
+    if policy == "any_overlap" or not marked:
+        return marked
+    return [max(marked, key=lambda c: overlap(c.page_content, passage))]  # max keeps the first
+
+
+def label_chunks(queries: list[dict], chunks, policy: str = "one_chunk") -> dict:
+    """Map each query to {chunk id: grade}: each labelled passage marks its chunk(s)."""
+    labels = {}
+    for query in queries:
+        grades: dict[str, int] = {}
+        for passage in query.get("relevant", []):
+            for chunk in credited_chunks(passage["text"], chunks, policy):
+                chunk_id = str(chunk.metadata["id"])
+                grades[chunk_id] = max(grades.get(chunk_id, 0), passage["grade"])
+        labels[query["id"]] = grades
+    return labels
+
+
+def build_qrels(labels: dict[str, dict[str, int]]):
+    """Build ranx Qrels, leaving out queries without relevant chunks."""
+    from ranx import Qrels
+
+    return Qrels({qid: grades for qid, grades in labels.items() if grades})

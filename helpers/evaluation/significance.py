@@ -1,0 +1,90 @@
+"""Metrics and significance over many systems, corrected for multiple comparisons (notebook 03)."""
+
+from __future__ import annotations
+
+import math
+
+
+def per_query(qrels, run, metric: str = "ndcg@10") -> dict[str, float]:
+    """Return ``metric`` for every query of ``qrels``, by query id."""
+    from ranx import evaluate
+
+    values = evaluate(qrels, run, metric, return_mean=False, make_comparable=True)
+    return dict(zip(qrels.keys(), map(float, values), strict=True))
+
+
+def wins_losses(before: dict, after: dict, tolerance: float = 1e-9) -> tuple[int, int, int]:
+    """Count the queries where ``after`` beats, ties and loses to ``before``."""
+    deltas = [after[q] - before[q] for q in before]
+    return (sum(d > tolerance for d in deltas), sum(abs(d) <= tolerance for d in deltas),
+            sum(d < -tolerance for d in deltas))  # fmt: skip
+
+
+def metrics_for(k: int) -> list[str]:
+    """Return the ranx metric names the course reports."""
+    return list(dict.fromkeys(["recall@5", f"recall@{k}", "mrr@10", "ndcg@10"]))
+
+
+def adjust_p_values(report, max_p: float = 0.05) -> None:
+    """Replace each pair's p-value test by Benjamini-Hochberg's, per metric over all pairs.
+
+    With 7 systems there are 21 pairs per metric: at p < 0.05 one "significant" difference in
+    twenty is luck. The adjusted p-value goes in ``["p_adjusted"]`` and decides ``["significant"]``.
+    """
+    from scipy.stats import false_discovery_control
+
+    pairs = list(report.comparisons.keys())
+    for metric in report.metrics:
+        tests = [report.comparisons[pair][metric] for pair in pairs]
+        if not tests:
+            continue
+        # A t-test of identical scores has no p-value (NaN): nothing to detect, so 1.
+        raw = [1.0 if math.isnan(t["p_value"]) else t["p_value"] for t in tests]
+        adjusted = false_discovery_control(raw, method="bh")
+        for test, p in zip(tests, adjusted, strict=True):
+            test["p_adjusted"] = float(p)
+            test["significant"] = bool(p < max_p)
+
+
+def compare_runs(
+    qrels, runs, k: int = 20, stat_test: str = "fisher", max_p: float = 0.05,
+    metrics: list[str] | None = None, correction: str | None = "bh",
+):  # fmt: skip
+    """Score runs with ranx and test every pair for significance, repeatably.
+
+    ``correction="bh"`` adjusts the p-values for the number of pairs (``adjust_p_values``).
+    """
+    import numba
+    from ranx import compare
+
+    threads = numba.get_num_threads()
+    try:  # ranx seeds only the calling thread's RNG: one thread makes p-values repeatable
+        report = compare(
+            qrels, runs, metrics=metrics or metrics_for(k), stat_test=stat_test, max_p=max_p,
+            n_permutations=10_000, random_seed=42, threads=1, make_comparable=True,
+        )  # fmt: skip
+    finally:
+        numba.set_num_threads(threads)
+    if correction == "bh":
+        adjust_p_values(report, max_p)
+    elif correction is not None:
+        raise ValueError(f"correction must be 'bh' or None, not {correction!r}")
+    return report
+
+
+def significantly_better(report, a: str, b: str, metric: str) -> bool:
+    """Say whether run ``a`` beats run ``b`` on ``metric`` after the report's correction."""
+    test = report.comparisons[a, b][metric]
+    return bool(test["significant"]) and report.results[a][metric] > report.results[b][metric]
+
+
+def top_score_separation(answerable_run, no_answer_run) -> float | None:
+    """Return the share of (no-answer, answerable) query pairs whose top score is lower.
+
+    1.0: a threshold on the top score would reject every no-answer query; 0.5: chance.
+    """
+    low = [max(d.values(), default=0.0) for d in no_answer_run.to_dict().values()]
+    high = [max(d.values(), default=0.0) for d in answerable_run.to_dict().values()]
+    if not low or not high:
+        return None
+    return sum((n < a) + 0.5 * (n == a) for n in low for a in high) / (len(low) * len(high))
