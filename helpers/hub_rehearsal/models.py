@@ -1,32 +1,19 @@
-"""A stand-in Hugging Face cache of the default profile's models, for rehearsals (`make rehearse`).
-
-Writes, under a given ``HF_HUB_CACHE``, ``sentence-transformers/msmarco-distilbert-dot-v5`` and
-``BAAI/bge-reranker-base`` exactly as ``huggingface_hub`` lays out a download
-(``models--ORG--NAME/blobs/<hash>``, ``refs/main``, ``snapshots/<commit>/`` of relative links into
-``../../blobs``), with the real repositories' file sets and configuration keys, but seeded random
-weights and tokenizers trained with ``tokenizers`` on the course corpus. It lets the default
-profile's code run end to end without the Hub. Nothing it computes is a result: its scores and
-rankings are noise, never shown or committed.
-
-Sizes: ``small`` (tiny dimensions, for CI) and ``real-dimension`` (the real configs' sizes, for
-timing only). The ``onnx/``, ``openvino/`` and ``tf_model.h5`` files the real repositories also
-ship are placeholder bytes: nothing in the course loads them; they are there so that packaging's
-allow-list is tested against the real file set.
-
-CLI: ``python -m helpers.hub_rehearsal HF_HUB_CACHE [--size small|real-dimension]``
-"""
+"""The two seed repositories' files, with seeded random weights (make rehearse)."""
 
 from __future__ import annotations
 
-import argparse
-import fnmatch
-import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 from helpers.config import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL
+from helpers.hub_rehearsal.layout import write_repo
+from helpers.hub_rehearsal.vocab import (
+    corpus_lines,
+    sentencepiece_model,
+    unigram_tokenizer,
+    wordpiece_tokenizer,
+)
 
 SIZES = ("small", "real-dimension")
 SEED = 12
@@ -94,146 +81,6 @@ SMALL = {
 }
 TOKENIZER_VOCAB = {"small": 2000, "real-dimension": 8000}  # what the corpus can teach
 ST_MODULES = "sentence_transformers.models"  # the module path the 2021 modules.json names
-WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-XLMR_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
-# Printable ASCII is always in the vocabulary, whatever the corpus lacks (e.g. "!"), as in the
-# real tokenizers: a learner's own question should not turn into unknown tokens.
-ALPHABET = [chr(code) for code in range(33, 127)]
-
-
-def _blob_hash(path: str, data: bytes, lfs_patterns: list[str]) -> str:
-    # As on the Hub: LFS files are named by their SHA-256, other files by their git blob SHA-1.
-    if any(fnmatch.fnmatch(Path(path).name, pattern) for pattern in lfs_patterns):
-        return hashlib.sha256(data).hexdigest()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def write_repo(cache_dir, repo_id: str, files: dict[str, bytes]) -> Path:
-    """Lay ``files`` out as a Hub download in ``cache_dir``; return the snapshot folder."""
-    repo = Path(cache_dir) / f"models--{repo_id.replace('/', '--')}"
-    attributes = files.get(".gitattributes", b"").decode().splitlines()
-    lfs = [line.split()[0] for line in attributes if "filter=lfs" in line]
-    hashes = {path: _blob_hash(path, data, lfs) for path, data in sorted(files.items())}
-    commit = hashlib.sha1(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
-    (repo / "blobs").mkdir(parents=True, exist_ok=True)
-    (repo / "refs").mkdir(exist_ok=True)
-    snapshot = repo / "snapshots" / commit
-    for path, data in files.items():
-        blob = repo / "blobs" / hashes[path]
-        if not blob.exists():
-            blob.write_bytes(data)
-        link = snapshot / path
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.is_symlink():
-            link.symlink_to(os.path.relpath(blob, link.parent))
-    (repo / "refs" / "main").write_text(commit)
-    return snapshot
-
-
-def snapshot_path(cache_dir, repo_id: str) -> Path:
-    """Return the snapshot folder that refs/main points at, as huggingface_hub resolves it."""
-    repo = Path(cache_dir) / f"models--{repo_id.replace('/', '--')}"
-    return repo / "snapshots" / (repo / "refs" / "main").read_text().strip()
-
-
-def corpus_lines() -> list[str]:
-    """Return the course corpus as non-empty lines (the tokenizers' training text)."""
-    from helpers.data import corpus_path
-
-    text = Path(corpus_path()).read_text(encoding="utf-8")
-    return [line for line in text.splitlines() if line.strip()]
-
-
-def wordpiece_tokenizer(lines: list[str], vocab_size: int):
-    """Train a lower-casing BERT WordPiece tokenizer ([CLS] A [SEP] B [SEP]) on ``lines``."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
-
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=None)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = WordPieceTrainer(
-        vocab_size=vocab_size,
-        special_tokens=WORDPIECE_SPECIALS,
-        initial_alphabet=ALPHABET,
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(lines, trainer)
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-    )
-    tokenizer.decoder = decoders.WordPiece()
-    return tokenizer
-
-
-def unigram_tokenizer(lines: list[str], vocab_size: int):
-    """Train an XLM-R style Unigram tokenizer (<s> A </s></s> B </s>, <mask> last) on ``lines``."""
-    from tokenizers import (
-        AddedToken,
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-    )
-    from tokenizers.trainers import UnigramTrainer
-
-    tokenizer = Tokenizer(models.Unigram())
-    # What transformers' XLMRobertaConverter builds from a SentencePiece model, NFKC first.
-    tokenizer.normalizer = normalizers.Sequence(
-        [
-            normalizers.NFKC(),
-            normalizers.Strip(left=False, right=True),
-            normalizers.Replace(Regex(" {2,}"), "▁"),
-        ]
-    )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=XLMR_SPECIALS,
-        unk_token="<unk>",
-        initial_alphabet=ALPHABET,
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(lines, trainer)
-    tokenizer.add_special_tokens([AddedToken("<mask>", lstrip=True, normalized=False)])
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>",
-        pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", 0), ("</s>", 2)],
-    )
-    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    return tokenizer
-
-
-def sentencepiece_model(tokenizer) -> bytes:
-    """Return the Unigram vocabulary as a SentencePiece model file (sentencepiece.bpe.model).
-
-    fairseq's XLM-R ids are the SentencePiece ids + 1 (<pad> is fairseq's own), as in the real one.
-    """
-    from transformers.convert_slow_tokenizer import import_protobuf
-
-    proto = import_protobuf().ModelProto()
-    vocab = json.loads(tokenizer.to_str())["model"]["vocab"]
-    normal, unknown, control = 1, 2, 3  # SentencePiece's piece types
-    for piece, score, kind in (("<unk>", 0.0, unknown), ("<s>", 0.0, control)):
-        proto.pieces.add(piece=piece, score=score, type=kind)
-    proto.pieces.add(piece="</s>", score=0.0, type=control)
-    for piece, score in vocab[len(XLMR_SPECIALS) :]:
-        proto.pieces.add(piece=piece, score=score, type=normal)
-    proto.trainer_spec.model_type = 1  # UNIGRAM
-    proto.trainer_spec.vocab_size = len(proto.pieces)
-    proto.trainer_spec.unk_id, proto.trainer_spec.bos_id, proto.trainer_spec.eos_id = 0, 1, 2
-    proto.trainer_spec.pad_id = -1
-    proto.normalizer_spec.name = "identity"
-    proto.normalizer_spec.add_dummy_prefix = True
-    proto.normalizer_spec.remove_extra_whitespaces = True
-    return proto.SerializeToString()
 
 
 def _json(value) -> bytes:
@@ -387,6 +234,30 @@ def reranker_files(lines, size: str = "small") -> dict[str, bytes]:
     }
 
 
+def parameter_count(repo_id: str) -> int:
+    """Return the real model's parameter count, computed from its published config (no weights)."""
+    import torch
+    from transformers import (
+        DistilBertConfig,
+        DistilBertModel,
+        XLMRobertaConfig,
+        XLMRobertaForSequenceClassification,
+    )
+
+    classes = {
+        DEFAULT_EMBEDDING_MODEL: (DistilBertConfig, DistilBertModel, DISTILBERT_CONFIG),
+        DEFAULT_RERANKER_MODEL: (
+            XLMRobertaConfig,
+            XLMRobertaForSequenceClassification,
+            XLMR_CONFIG,
+        ),
+    }
+    config_class, model_class, config = classes[repo_id]
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        model = model_class(config_class(**config))
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
 def build_cache(cache_dir, size: str = "small") -> dict[str, Path]:
     """Write both seed models into ``cache_dir``; return {repo id: snapshot folder}."""
     if size not in SIZES:
@@ -400,18 +271,3 @@ def build_cache(cache_dir, size: str = "small") -> dict[str, Path]:
             cache_dir, DEFAULT_RERANKER_MODEL, reranker_files(lines, size)
         ),
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Build the stand-in cache and print each snapshot folder."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("cache_dir", type=Path, help="the HF_HUB_CACHE folder to write")
-    parser.add_argument("--size", choices=SIZES, default="small")
-    args = parser.parse_args(argv)
-    for repo_id, snapshot in build_cache(args.cache_dir, args.size).items():
-        print(f"{repo_id:<50} {snapshot}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
