@@ -5,12 +5,15 @@ Run with .venv-serve's python: ``python serving/local_server.py --base-dir BASE`
 
 Same contract as the container (``GET /ping``, ``POST /invocations``) and the same Python code
 path for your code: ``HuggingFaceHandlerService.initialize`` / ``handle`` call your ``model_fn``
-and ``transform_fn`` exactly as in the DLC, and a failure answers the same 400 JSON body.
+and ``transform_fn`` exactly as in the DLC, with one ``Context`` reused for every request as an
+MMS worker does (the status a handler sets on it is the status sent); an exception answers the
+same 400 JSON body. Bodies over ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (else MMS's default 6,553,500
+bytes) answer 413 unread.
 
 NOT exercised here (only multi-model-server does that): the Java frontend (its request queue,
-timeouts, payload size limit, worker processes and their restarts), ``/ping`` answering while
-the model still loads (here the port opens after ``model_fn`` returns), and the container's
-start-up code (the MMS config file, ``pip install -r code/requirements.txt``).
+response timeout, worker processes and their restarts), ``/ping`` answering while the model still
+loads (here the port opens after ``model_fn`` returns), and the container's start-up code (the
+MMS config file, ``pip install -r code/requirements.txt``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ import json
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MMS_MAX_REQUEST_SIZE = 6_553_500  # bytes: multi-model-server's default max_request_size
+
+
+def max_request_size() -> int:
+    """Return the largest body accepted, in bytes (as sagemaker-inference configures MMS)."""
+    megabytes = os.environ.get("SAGEMAKER_MAX_PAYLOAD_IN_MB")
+    return int(megabytes) * 1024 * 1024 if megabytes else MMS_MAX_REQUEST_SIZE
 
 
 def load_service(model_dir: str):
@@ -34,11 +45,13 @@ def load_service(model_dir: str):
 
 def make_handler(service):
     """Return an HTTP handler class that serves the SageMaker contract with service."""
-    from mms.context import Context, RequestProcessor
+    from mms.context import RequestProcessor
     from mms.metrics.metrics_store import MetricsStore
     from mms.service import PredictionException
 
     lock = threading.Lock()  # one worker, as SAGEMAKER_MODEL_SERVER_WORKERS=1
+    context = service.context  # MMS keeps one Context per worker; handlers keep a reference
+    limit = max_request_size()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
@@ -49,19 +62,26 @@ def make_handler(service):
         def do_POST(self):  # noqa: N802
             if self.path != "/invocations":
                 return self._error(404, "ResourceNotFoundException", f"no resource {self.path}")
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            headers = {k: v for k, v in self.headers.items()}
-            context = Context("model", service.model_dir, {}, 1, None, "1.1.11")
-            context.request_processor = [RequestProcessor(headers)]
-            context.metrics = MetricsStore({0: "local"}, "model")
             try:
-                with lock:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return self._error(400, "BadRequestException", "invalid Content-Length")
+            if length > limit:
+                self.close_connection = True  # the body stays unread
+                return self._error(413, "RequestEntityTooLarge", f"body over {limit} bytes")
+            body = self.rfile.read(length)
+            headers = {k: v for k, v in self.headers.items()}
+            with lock:
+                context.request_processor = [RequestProcessor(headers)]
+                context.metrics = MetricsStore({0: "local"}, "model")
+                try:
                     answer = service.handle([{"body": body}], context)[0]
-            except PredictionException as err:
-                return self._error(err.error_code, "InternalServerException", err.message)
+                except PredictionException as err:
+                    return self._error(err.error_code, "InternalServerException", err.message)
+                status, _ = context.get_response_status(0)
+                content_type = context.get_response_content_type(0) or "application/json"
             data = answer.encode() if isinstance(answer, str) else bytes(answer)
-            content_type = context.get_response_content_type(0) or "application/json"
-            self._send(200, data, content_type)
+            self._send(status or 200, data, content_type)
 
         def _error(self, status: int, kind: str, message: str):
             payload = {"code": status, "type": kind, "message": message}

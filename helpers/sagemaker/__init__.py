@@ -7,6 +7,8 @@ package never imports ``inference.py`` except to try it in process, it ships it.
 - ``package``: ``model.tar.gz`` (write, list, unpack);
 - ``local``: serve with SageMaker's own model server from ``.venv-serve``;
 - ``runtime``: call it with boto3 and LangChain (a local bridge stands in for AWS);
+- ``load``, ``batch_local``: load a local endpoint from concurrent clients; Batch Transform's
+  multi-record bodies against it (notebook 07);
 - ``deploy``: deploy to AWS with unique names and tags (needs the optional ``sagemaker>=2,<3``);
 - ``cleanup``: delete what a run created, or sweep what you created with the course (boto3 only);
 - ``scaling``, ``batch``: autoscaling and Batch Transform jobs (notebook 07);
@@ -25,7 +27,7 @@ from helpers.sagemaker.cleanup import (
     delete_run,
     sweep,
 )
-from helpers.sagemaker.contract import CODE_DIR, ROOT, load_handler, load_schema
+from helpers.sagemaker.contract import CODE_DIR, ENDPOINT_ENV, ROOT, load_handler, load_schema
 from helpers.sagemaker.deploy import (
     HF_DLC,
     OWNER_TAG,
@@ -67,16 +69,19 @@ from helpers.sagemaker.runtime import (
     runtime_bridge,
     runtime_client,
     sagemaker_cross_encoder,
+    session_region,
 )
 
 __all__ = [
-    "CODE_DIR", "CleanupIncomplete", "CleanupReport", "Deployment", "FALLBACK_SERVER", "HF_DLC",
+    "CODE_DIR", "ENDPOINT_ENV", "CleanupIncomplete", "CleanupReport", "Deployment",
+    "FALLBACK_SERVER", "HF_DLC",
     "LAUNCHER", "LocalEndpoint", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "Resource",
     "SERVE_VENV", "TUTORIAL_TAG", "archive_listing", "aws_clients", "cleaned_up", "delete_run",
     "content_handler", "deploy_huggingface", "deployed", "execution_role", "fake_aws", "free_port",
     "import_sdk", "invoke_scores", "java_available", "load_handler", "load_schema",
     "local_aws_env", "model_error_body", "package_model", "patched_env", "plan_deployment",
     "print_archive", "runtime_bridge", "runtime_client", "sagemaker_cross_encoder",
+    "session_region",
     "serve_locally", "serve_python", "server_env", "smoke_test", "start_server",
     "stop_process_group", "sweep", "unique_name", "unpack_model", "wait_for_endpoint",
     "wait_until_ready",

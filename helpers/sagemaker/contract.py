@@ -13,6 +13,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIR = ROOT / "serving" / "code"
+# What every endpoint of this handler sets (deploy and local serving alike). sagemaker-inference
+# writes SAGEMAKER_MODEL_SERVER_TIMEOUT into MMS's default_response_timeout, which MMS reads as
+# MINUTES (its default, 60, keeps a worker busy for an hour after the client's 60 s are over);
+# the _SECONDS variable (sagemaker-inference >= 1.10) takes precedence where it is known. MMS
+# also times the worker's model load (model_fn) against it: a worker that cannot load within
+# the timeout is killed and restarted forever. 120 s covers a cold load of bge-reranker-base and
+# frees a stuck worker one minute after SageMaker's 60 s invocation limit.
+ENDPOINT_ENV = {
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "2",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "120",
+}
 
 
 def _load_code_module(name: str, path: Path):

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.sagemaker.contract import ROOT, load_schema
+from helpers.sagemaker.contract import ENDPOINT_ENV, ROOT, load_schema
 from helpers.sagemaker.package import unpack_model
 
 LAUNCHER = ROOT / "serving" / "mms_launcher.py"
@@ -103,10 +103,11 @@ class LocalEndpoint:
 
 
 def server_env(base_dir, port: int, extra: dict | None = None) -> dict:
-    """Return the environment for the model server: port, temp dirs, one worker, one thread."""
+    """Return the model server's environment: ENDPOINT_ENV, port, temp dirs, 1 worker, 1 thread."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     tmp = Path(base_dir, "tmp")
     tmp.mkdir(exist_ok=True)
+    env.update(ENDPOINT_ENV)
     env.update(
         SAGEMAKER_BIND_TO_PORT=str(port),
         TMPDIR=str(tmp),  # MMS keeps its pid file there: one per server

@@ -2,6 +2,8 @@
 
 ``runtime_bridge`` answers sagemaker-runtime's ``POST /endpoints/{name}/invocations`` for local
 endpoints, so the real boto3 client (signing, error parsing) runs unchanged against them.
+Calls to AWS use the region boto3 finds (``session_region``); ``REGION`` is only the region the
+local bridge and moto pretend to be in.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from helpers.sagemaker.contract import load_schema
 
-REGION = "us-east-1"
+REGION = "us-east-1"  # the local bridge's and moto's; AWS calls use session_region()
 
 
 class _BridgeHandler(BaseHTTPRequestHandler):
@@ -112,16 +115,28 @@ def patched_env(values: dict) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def runtime_client(endpoint_url: str | None = None, region: str = REGION):
-    """Return a boto3 sagemaker-runtime client (endpoint_url: the local bridge, or AWS)."""
+def session_region(region: str | None = None) -> str:
+    """Return region, else the one boto3 finds (AWS_REGION, AWS_DEFAULT_REGION, profile, ...)."""
+    import boto3
+
+    region = region or boto3.session.Session().region_name
+    if not region:
+        raise ValueError(
+            "no AWS region: pass region=..., or set AWS_DEFAULT_REGION (or region in ~/.aws/config)"
+        )
+    return region
+
+
+def runtime_client(endpoint_url: str | None = None, region: str | None = None):
+    """Return a boto3 sagemaker-runtime client (endpoint_url: the local bridge, else AWS)."""
     import boto3
 
     if endpoint_url is None:
-        return boto3.client("sagemaker-runtime", region_name=region)
+        return boto3.client("sagemaker-runtime", region_name=session_region(region))
     return boto3.client(
         "sagemaker-runtime",
         endpoint_url=endpoint_url,
-        region_name=region,
+        region_name=region or REGION,
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
@@ -158,13 +173,60 @@ def content_handler():
     return RerankContentHandler()
 
 
-def sagemaker_cross_encoder(endpoint_name: str, region: str = REGION, client=None):
-    """Return a SagemakerEndpointCrossEncoder; a given boto3 client really is used."""
-    from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
-
-    encoder = SagemakerEndpointCrossEncoder(
-        endpoint_name=endpoint_name, region_name=region, content_handler=content_handler()
+def sagemaker_cross_encoder(
+    endpoint_name: str, region: str | None = None, client=None, max_pairs: int | None = None
+):
+    """Return a SagemakerEndpointCrossEncoder that splits long lists; a given client is used."""
+    schema = load_schema()
+    if client is not None:
+        region = client.meta.region_name
+    encoder = _splitting_cross_encoder()(
+        endpoint_name=endpoint_name,
+        region_name=session_region(region),
+        content_handler=content_handler(),
+        max_pairs=max_pairs or schema.DEFAULT_MAX_PAIRS,
     )
     if client is not None:
         encoder.client = client  # the constructor ignores client= and builds its own
     return encoder
+
+
+@cache
+def _splitting_cross_encoder():
+    """Return LangChain's SagemakerEndpointCrossEncoder, taught to split what is too big."""
+    from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
+
+    class SplittingSagemakerCrossEncoder(SagemakerEndpointCrossEncoder):
+        """Scores any number of pairs: calls of at most max_pairs, halved on a 413 too big."""
+
+        max_pairs: int = 256
+
+        def score(self, text_pairs):
+            pairs = list(text_pairs)
+            calls = max(1, -(-len(pairs) // self.max_pairs))  # equal calls, none tiny
+            size = -(-len(pairs) // calls)
+            scores = []
+            for start in range(0, len(pairs), size):
+                scores += self._score_call(pairs[start : start + size])
+            return scores
+
+        def _score_call(self, pairs):
+            try:
+                return super().score(pairs)
+            except ValueError as error:  # LangChain wraps boto3's ClientError in a ValueError
+                if len(pairs) < 2 or _model_error_code(error) not in SPLIT_ON:
+                    raise
+            half = len(pairs) // 2
+            return self._score_call(pairs[:half]) + self._score_call(pairs[half:])
+
+    return SplittingSagemakerCrossEncoder
+
+
+SPLIT_ON = ("too_many_pairs", "too_many_tokens")  # a smaller call succeeds where these failed
+
+
+def _model_error_code(error: Exception) -> str | None:
+    """Return the contract's error code behind LangChain's wrapped ModelError, if any."""
+    cause = error.__cause__ or error.__context__  # LangChain raises without `from`
+    response = getattr(cause, "response", None) or {}
+    return load_schema().error_code(response.get("OriginalMessage", ""))

@@ -1,149 +1,180 @@
 """SageMaker inference handler for a cross-encoder reranker (notebook 04).
 
-Copy this folder (``inference.py`` + ``rerank_schema.py`` + ``requirements.txt``) into the
-``code/`` folder of ``model.tar.gz``. It implements ``model_fn`` + ``transform_fn``, which both
-the Hugging Face DLC's toolkit (``sagemaker-huggingface-inference-toolkit``) and the plain
-``sagemaker-inference`` handler call. It imports nothing from the rerank-lab ``helpers``.
+Copy this folder (``inference.py``, ``rerank_schema.py``, ``rerank_backends.py``,
+``requirements.txt``) into the ``code/`` folder of ``model.tar.gz``. It implements ``model_fn`` +
+``transform_fn``, which both the Hugging Face DLC's toolkit
+(``sagemaker-huggingface-inference-toolkit``) and the plain ``sagemaker-inference`` handler
+call. It imports nothing from the rerank-lab ``helpers``.
 
 Environment variables (all optional):
-    RERANKER_MODEL_ID     Hub id loaded when model_dir holds no model (BAAI/bge-reranker-base)
-    RERANKER_REVISION     Hub revision for RERANKER_MODEL_ID (a commit hash pins it)
-    RERANKER_MAX_LENGTH   tokens per (query, document) pair; longer pairs are truncated (512)
-    RERANKER_BATCH_SIZE   pairs per forward pass (32)
-    RERANKER_MAX_PAIRS    pairs per request; more answers 413 / 400 (256)
-    RERANKER_ACTIVATION   "sigmoid" or "none"; default: as sentence-transformers' CrossEncoder
-    RERANKER_NUM_THREADS  torch CPU threads per worker (torch's default when unset)
+    RERANKER_MODEL_ID      Hub id to serve when the archive holds no model (none: no download)
+    RERANKER_REVISION      the 40-character commit of RERANKER_MODEL_ID (required with it)
+    RERANKER_ALLOW_PICKLE  "1" allows pytorch_model.bin (a pickle) when there is no safetensors
+    RERANKER_DTYPE         float32, float16 or bfloat16 (float16 on a GPU, float32 on the CPU)
+    RERANKER_NUM_THREADS   torch CPU threads per worker (torch's default when unset)
+    RERANKER_MAX_LENGTH    tokens per (query, document) pair; longer pairs are truncated (512)
+    RERANKER_BATCH_SIZE    pairs per forward pass (32)
+    RERANKER_ACTIVATION    "sigmoid" or "none"; default: as sentence-transformers' CrossEncoder
+    RERANKER_MAX_PAIRS     pairs per request (or per JSON Lines line); more answers 413 (256)
+    RERANKER_MAX_CHARS     characters per query or document; more answers 413 (10000)
+    RERANKER_MAX_TOKENS    tokens per request, summed over its pairs after truncation; more
+                           answers 413 (8192: bge-reranker-base scores that in well under 60 s
+                           on an ml.m5.xlarge; serving/README.md shows the measurement)
+Read by sagemaker-inference when the container starts (set them on the SageMaker Model):
+    SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS  120: MMS kills and restarts a worker that takes
+                           longer to answer OR to load the model; SAGEMAKER_MODEL_SERVER_TIMEOUT
+                           counts MINUTES (its default, 60, is an hour): set it to 2 as well
+
+Answers: 200 with ``{"scores": [...]}`` (JSON Lines: one such line per request line); errors with
+the status of ``rerank_schema.ERRORS`` (4xx: the request, 5xx: the endpoint) and a JSON body
+``{"code", "type", "message"}`` without paths or tracebacks (those go to the log). The Hugging
+Face toolkit answers 400 with ``str(exception)`` for ANY exception ``transform_fn`` raises, so
+this handler raises none under a model server: it sets the status on the request's ``context``
+and returns the error body itself (the plain handler would answer 500 with a traceback).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from dataclasses import dataclass
-from http import HTTPStatus
-
-import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # both toolkits add code/ to sys.path; in process we do it ourselves
     sys.path.insert(0, _HERE)
+import rerank_backends as backends  # noqa: E402
 import rerank_schema as schema  # noqa: E402
 
-try:  # the plain sagemaker-inference handler maps this base class to the HTTP status
-    from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
-except ImportError:  # in process, outside a SageMaker container
-    _ToolkitError = None
-
 LOG = logging.getLogger(__name__)
-DEFAULT_MODEL_ID = "BAAI/bge-reranker-base"
-WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
 
 
 @dataclass
 class Reranker:
     """What ``model_fn`` returns and ``transform_fn`` receives."""
 
-    model: torch.nn.Module
-    tokenizer: object
-    device: torch.device
+    backend: object  # .logits(pairs) -> one raw logit per pair, in input order
+    tokenizer: object  # counts a request's tokens against limits.max_tokens
     max_length: int
-    batch_size: int
     activation: str  # "sigmoid" or "none"
+    limits: schema.Limits
 
-    @torch.inference_mode()
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
         """Score (query, document) pairs; one float per pair, in input order."""
-        # Sort by length so each batch pads little, then put the scores back in input order.
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        scores = [0.0] * len(pairs)
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            batch = self.tokenizer(
-                [pairs[i][0] for i in chunk],
-                [pairs[i][1] for i in chunk],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            logits = self.model(**batch).logits.float()
-            # One label: its logit. Two or more: the "relevant" column, as LangChain reads it.
-            logits = logits[:, 0] if logits.shape[-1] == 1 else logits[:, 1]
-            if self.activation == "sigmoid":
-                logits = torch.sigmoid(logits)
-            for i, value in zip(chunk, logits.cpu().tolist(), strict=True):
-                scores[i] = value
-        return scores
+        logits = [float(x) for x in self.backend.logits(pairs)]
+        if len(logits) != len(pairs):
+            raise RuntimeError(f"the backend returned {len(logits)} logits for {len(pairs)} pairs")
+        if not all(math.isfinite(x) for x in logits):
+            LOG.error("NaN or infinite logits: float16 overflow? try RERANKER_DTYPE=float32")
+            raise schema.ServerError("non_finite_scores", "the model produced NaN or infinity")
+        return [_sigmoid(x) for x in logits] if self.activation == "sigmoid" else logits
+
+    def score_records(self, records: list[list[tuple[str, str]]]) -> list[list[float]]:
+        """Score several requests at once, within the token budget; one list of scores each."""
+        pairs = [pair for record in records for pair in record]
+        schema.check_tokens(self.token_counts(pairs), self.limits)
+        scores = iter(self.score(pairs))
+        return [[next(scores) for _ in record] for record in records]
+
+    def token_counts(self, pairs: list[tuple[str, str]]) -> list[int]:
+        """Return each pair's token count after truncation: what the model will compute on."""
+        encoded = self.tokenizer(
+            [q for q, _ in pairs],
+            [d for _, d in pairs],
+            truncation=True,
+            max_length=self.max_length,
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
 
 
-def has_model(model_dir: str | None) -> bool:
-    """Return True when model_dir holds a transformers model (config.json + weights)."""
-    if not model_dir or not os.path.isfile(os.path.join(model_dir, "config.json")):
-        return False
-    return any(os.path.isfile(os.path.join(model_dir, name)) for name in WEIGHT_FILES)
-
-
-def model_fn(model_dir: str | None = None) -> Reranker:
-    """Load the packaged cross-encoder (else the Hub id in RERANKER_MODEL_ID) onto GPU or CPU."""
-    if os.environ.get("RERANKER_NUM_THREADS"):
-        torch.set_num_threads(int(os.environ["RERANKER_NUM_THREADS"]))
-    if has_model(model_dir):
-        source, revision = model_dir, None
-    else:  # the slow path: downloads at every cold start and needs the Hub from the endpoint
-        source = os.environ.get("RERANKER_MODEL_ID", DEFAULT_MODEL_ID)
-        revision = os.environ.get("RERANKER_REVISION") or None
-    LOG.info("loading cross-encoder from %s", source)
-    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-    model = AutoModelForSequenceClassification.from_pretrained(source, revision=revision)
-    if tokenizer.pad_token is None:  # Qwen-style rerankers: batches > 1 need a pad token
-        tokenizer.pad_token = tokenizer.eos_token
-        model.config.pad_token_id = tokenizer.pad_token_id
-    cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if cuda else "cpu")
-    model.to(device=device, dtype=torch.float16 if cuda else torch.float32).eval()
-    return Reranker(
-        model=model,
-        tokenizer=tokenizer,
-        device=device,
-        max_length=int(os.environ.get("RERANKER_MAX_LENGTH", 512)),
-        batch_size=int(os.environ.get("RERANKER_BATCH_SIZE", 32)),
-        activation=os.environ.get("RERANKER_ACTIVATION") or default_activation(model.config),
-    )
-
-
-def default_activation(config) -> str:
-    """Return the activation sentence-transformers' CrossEncoder would apply for this config."""
-    saved = (getattr(config, "sentence_transformers", None) or {}).get("activation_fn")
-    if saved:
-        return "sigmoid" if saved.endswith("Sigmoid") else "none"
-    return "sigmoid" if config.num_labels == 1 else "none"
-
-
-def transform_fn(model: Reranker, input_data, content_type, accept):
-    """Validate one request, score its pairs, return the JSON body (its type is the Accept)."""
+def model_fn(model_dir: str | None = None, context=None):
+    """Load the reranker; under a model server a failure answers 500 to every request instead."""
     try:
-        schema.check_content_type(content_type)
+        return load_reranker(model_dir, context)
+    except Exception as err:
+        if context is None:  # called in process, not by a model server: raise, as Python does
+            raise
+        # The Hugging Face toolkit would retry model_fn at every request and answer each with a
+        # 400, the plain handler with a 500 and a traceback: /ping says 200 either way.
+        LOG.exception("model_fn failed: every request answers 500 until the model is fixed")
+        reason = str(err) if isinstance(err, backends.ModelLoadError) else type(err).__name__
+        return schema.ServerError("model_unavailable", f"the model failed to load: {reason}")
+
+
+def load_reranker(model_dir: str | None, context=None) -> Reranker:
+    """Load the packaged cross-encoder onto the GPU the model server gave this worker, or CPU."""
+    max_length = int(os.environ.get("RERANKER_MAX_LENGTH", 512))
+    backend, tokenizer, activation = backends.load_backend(
+        model_dir,
+        context,
+        max_length=max_length,
+        batch_size=int(os.environ.get("RERANKER_BATCH_SIZE", 32)),
+    )
+    activation = os.environ.get("RERANKER_ACTIVATION") or activation
+    if activation not in ("sigmoid", "none"):
+        raise backends.ModelLoadError(f"RERANKER_ACTIVATION must be sigmoid or none: {activation}")
+    limits = schema.Limits.from_env()
+    if limits.max_tokens < max_length:
+        raise backends.ModelLoadError(
+            f"RERANKER_MAX_TOKENS={limits.max_tokens} is below RERANKER_MAX_LENGTH={max_length}: "
+            "a single long pair could never be scored"
+        )
+    return Reranker(backend, tokenizer, max_length, activation, limits)
+
+
+def transform_fn(model: Reranker, input_data, content_type, accept, context=None):
+    """Answer one request: its scores, or an error with its own status and a JSON body."""
+    try:
+        if isinstance(model, schema.ServerError):  # what model_fn returned when loading failed
+            raise model
         schema.check_accept(accept)
-        pairs = schema.parse_request(input_data)
-    except schema.RequestError as err:
-        LOG.warning("rejected request: %s", err)
-        raise _as_toolkit_error(err) from None
-    # A bare body, not a (body, content type) tuple: the Hugging Face toolkit would serialise
-    # the tuple itself. Both toolkits label the answer with the Accept header (JSON by default).
-    return schema.encode_response(model.score(pairs))
+        if schema.check_content_type(content_type) == schema.JSONLINES:
+            records = schema.parse_jsonlines(input_data, model.limits)
+            return schema.encode_jsonlines(model.score_records(records))
+        pairs = schema.parse_request(input_data, model.limits)
+        return schema.encode_response(model.score_records([pairs])[0])
+    except Exception as err:
+        if context is None:  # called in process, not by a model server: raise, as Python does
+            raise
+        error = as_serving_error(err)
+        # Both toolkits send the status set here with the body returned; the body is labelled
+        # with the request's Accept header, as a success would be.
+        context.set_response_status(error.status, error.phrase)
+        return schema.error_body(error)
 
 
-def _as_toolkit_error(err: schema.RequestError) -> Exception:
-    """Wrap a contract error so that the serving toolkit answers its 4xx status."""
-    if _ToolkitError is None:
+def as_serving_error(err: Exception) -> schema.ServingError:
+    """Return the answer for an exception: its own when it has one, else a logged 5xx."""
+    if isinstance(err, schema.ServingError):
+        log = LOG.warning if err.status < 500 else LOG.error
+        log("answered %s: %s", err.status, err)
         return err
-    wrapped = _ToolkitError(err.status, str(err), phrase=HTTPStatus(err.status).phrase)
-    wrapped.args = (str(err),)  # the Hugging Face toolkit puts str(exception) in its 400 body
-    return wrapped
+    if _out_of_memory(err):
+        LOG.exception("out of memory")
+        return schema.ServerError(
+            "out_of_memory",
+            "the endpoint ran out of memory on this request; retry with fewer pairs",
+        )
+    LOG.exception("scoring failed")
+    return schema.ServerError("model_failed", "scoring failed; the endpoint's log has the details")
+
+
+def _out_of_memory(err: Exception) -> bool:
+    if isinstance(err, MemoryError):
+        return True
+    text = str(err)
+    if "out of memory" in text.lower() or "can't allocate memory" in text.lower():
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # give the next request the memory back
+        return True
+    return False
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)  # no overflow for very negative logits
+    return z / (1.0 + z)
