@@ -3,7 +3,7 @@
 The job reads ``s3://.../*.jsonl`` (one request per line), cuts it at line ends
 (``SplitType=Line``), packs whole lines into bodies of at most ``MaxPayloadInMB``
 (``BatchStrategy=MultiRecord``) and writes one answer line per input line (``AssembleWith=Line``).
-``helpers.sagemaker.transform`` runs that same data path against a local endpoint.
+``helpers.sagemaker.batch_local`` runs that same data path against a local endpoint.
 """
 
 from __future__ import annotations
