@@ -196,6 +196,21 @@ def test_requests_over_a_limit_answer_413(reranker, pairs, code):
     assert schema.error_code(body) == code and json.loads(body)["code"] == 413
 
 
+def test_the_token_budget_stops_counting_once_it_is_spent(reranker):
+    seen = []
+
+    def tokenizer(queries, docs, **kwargs):  # the real tokenizer, watched
+        seen.append(len(queries))
+        return reranker.tokenizer(queries, docs, **kwargs)
+
+    model = handler.Reranker(reranker.backend, tokenizer, 128, "sigmoid", schema.Limits())
+    with pytest.raises(schema.RequestError, match="100 pairs hold more than 12287 tokens"):
+        model.score_records([[("q", "word " * 200)] * 100])  # 100 x 128 tokens > 8192
+    assert seen == [32, 32, 32]  # 64 x 128 = 8192 is not over the budget yet; 96 x 128 is
+    seen.clear()
+    assert model.score_records([[("q", "word " * 200)] * 2]) and seen == [2]
+
+
 def test_json_lines_one_answer_per_line_in_order(reranker):
     records = [[("a", "b")], [("what is faiss?", "FAISS"), ("c", "d")], [("e", "f")]]
     body = "\r\n".join(schema.encode_request(r).decode() for r in records) + "\n"

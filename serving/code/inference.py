@@ -73,19 +73,23 @@ class Reranker:
     def score_records(self, records: list[list[tuple[str, str]]]) -> list[list[float]]:
         """Score several requests at once, within the token budget; one list of scores each."""
         pairs = [pair for record in records for pair in record]
-        schema.check_tokens(self.token_counts(pairs), self.limits)
+        self.check_budget(pairs)
         scores = iter(self.score(pairs))
         return [[next(scores) for _ in record] for record in records]
 
-    def token_counts(self, pairs: list[tuple[str, str]]) -> list[int]:
-        """Return each pair's token count after truncation: what the model will compute on."""
-        encoded = self.tokenizer(
-            [q for q, _ in pairs],
-            [d for _, d in pairs],
-            truncation=True,
-            max_length=self.max_length,
-        )
-        return [len(ids) for ids in encoded["input_ids"]]
+    def check_budget(self, pairs: list[tuple[str, str]], step: int = 32) -> None:
+        """Raise too_many_tokens once the pairs' tokens (after truncation) exceed the budget."""
+        total = 0
+        for start in range(0, len(pairs), step):  # stop early: tokenizing is not free either
+            chunk = pairs[start : start + step]
+            encoded = self.tokenizer(
+                [q for q, _ in chunk],
+                [d for _, d in chunk],
+                truncation=True,
+                max_length=self.max_length,
+            )
+            total += sum(len(ids) for ids in encoded["input_ids"])
+            schema.check_tokens(total, len(pairs), self.limits, start + step >= len(pairs))
 
 
 def model_fn(model_dir: str | None = None, context=None):

@@ -209,13 +209,13 @@ def pairs_of(payload, limits: Limits) -> list[tuple[str, str]]:
     return [(query, doc) for query, doc in pairs]
 
 
-def check_tokens(counts: list[int], limits: Limits) -> None:
-    """Raise ``RequestError`` when a request's token counts (one per pair) exceed the budget."""
-    total = sum(counts)
+def check_tokens(total: int, pairs: int, limits: Limits, counted_all: bool = True) -> None:
+    """Raise ``RequestError`` when a request's pairs hold more tokens than the budget."""
     if total > limits.max_tokens:
+        held = f"{total}" if counted_all else f"more than {total - 1}"
         raise RequestError(
             "too_many_tokens",
-            f"{len(counts)} pairs hold {total} tokens, at most {limits.max_tokens} per request:"
+            f"{pairs} pairs hold {held} tokens, at most {limits.max_tokens} per request:"
             " send fewer or shorter pairs per call",
         )
 

@@ -1,0 +1,159 @@
+"""Server faults through the real model server (MMS from .venv-serve), under both SageMaker
+handlers: the statuses a client sees when the model fails, runs out of memory, writes NaN, cannot
+load, or runs past the model server's timeout. Nothing here needs a GPU or a broken model: a test
+double of ``code/exported_backends.py`` (issue 16's hook, written here, never shipped) fails on
+request, and a real broken archive (config.json, no weights) stands for a failed model_fn.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+import time
+
+import pytest
+
+from helpers import sagemaker as sm
+
+schema = sm.load_schema()
+DOC = (sm.ROOT / "docs" / "troubleshooting.md").read_text()
+TIMEOUT_S = 40  # SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS here: above a worker's load time
+MODEL_FILES = ["config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json"]
+MODEL_FILES += ["special_tokens_map.json"]
+
+# The exported backend's test double: fixed logits, and a fault chosen by the query.
+FAULTY_BACKEND = """
+import math
+import time
+
+
+class Backend:
+    def logits(self, pairs):
+        query, doc = pairs[0]
+        if query == "nan":  # what fp16 overflow produces
+            return [math.nan] * len(pairs)
+        if query == "oom":
+            raise RuntimeError("CUDA out of memory. Tried to allocate 20 GiB (/opt/ml/model)")
+        if query == "fail":
+            raise FileNotFoundError("/opt/ml/model/exported/secret.bin")
+        if query == "sleep":
+            time.sleep(float(doc))
+        return [float(len(d) - len(q)) for q, d in pairs]
+
+
+def load(model_dir, *, max_length, batch_size, threads):
+    return Backend()
+"""
+
+
+@pytest.fixture(scope="module")
+def real_server(serve_venv_python):
+    if not sm.java_available():
+        pytest.skip("no Java runtime: multi-model-server needs Java 11+")
+
+
+@pytest.fixture(scope="module")
+def faulty_model(random_head_cross_encoder_dir, tmp_path_factory):
+    """A model folder whose exported backend is the test double (its code/ is ours + the double)."""
+    folder = tmp_path_factory.mktemp("faulty") / "model"
+    folder.mkdir()
+    for name in MODEL_FILES:
+        shutil.copy(random_head_cross_encoder_dir / name, folder / name)
+    (folder / "exported").mkdir()
+    (folder / "exported" / "backend.json").write_text(json.dumps({"activation": "none"}))
+    ignore = shutil.ignore_patterns("__pycache__", "exported_backends.py")
+    shutil.copytree(sm.CODE_DIR, folder / "code", ignore=ignore)
+    (folder / "code" / "exported_backends.py").write_text(FAULTY_BACKEND)
+    return folder
+
+
+@pytest.fixture(scope="module", params=["huggingface", "default"])
+def faulty_endpoint(request, faulty_model, real_server):
+    env = {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": str(TIMEOUT_S), "HF_HUB_OFFLINE": "1"}
+    with sm.serve_locally(faulty_model, handler=request.param, env=env) as running:
+        running.handler = request.param
+        yield running
+
+
+def ask(endpoint, query, doc="doc"):
+    status, _, body = endpoint.request(schema.encode_request([(query, doc)]))
+    return status, body.decode()
+
+
+@pytest.mark.parametrize(
+    "query, status, code",
+    [
+        ("nan", 500, "non_finite_scores"),
+        ("oom", 503, "out_of_memory"),
+        ("fail", 500, "model_failed"),
+    ],
+)
+def test_server_faults_answer_5xx_json_without_internals(faulty_endpoint, query, status, code):
+    assert ask(faulty_endpoint, "q", "a doc") == (200, '{"scores": [4.0]}')  # the double's logit
+    got, body = ask(faulty_endpoint, query)
+    assert got == status, body
+    assert json.loads(body) == {
+        "code": status,
+        "type": "ServerError",
+        "message": json.loads(body)["message"],
+    }
+    assert schema.error_code(body) == code
+    assert "/opt/ml" not in body and "Traceback" not in body and "GiB" not in body
+    assert ask(faulty_endpoint, "q", "a doc")[0] == 200  # the worker keeps serving
+    log = faulty_endpoint.log_tail(400)
+    if code != "non_finite_scores":
+        deadline = time.monotonic() + 15  # MMS writes the worker's log asynchronously
+        while "Traceback" not in log and time.monotonic() < deadline:
+            time.sleep(0.5)
+            log = faulty_endpoint.log_tail(400)
+        assert "Traceback" in log  # the details are in the endpoint's log, not in the answer
+
+
+def test_a_request_past_the_timeout_is_cut_off_and_the_worker_restarts(faulty_endpoint):
+    if faulty_endpoint.handler != "huggingface":
+        pytest.skip("the timeout is MMS's, the same under both handlers: timed once")
+    started = time.monotonic()
+    status, body = ask(faulty_endpoint, "sleep", str(TIMEOUT_S + 15))
+    took = time.monotonic() - started
+    assert status == 500 and json.loads(body)["message"] == "Worker died.", body
+    assert '"type": "InternalServerException", "message": "Worker died."' in DOC
+    assert TIMEOUT_S - 1 < took < TIMEOUT_S + 10  # MMS counts seconds, not minutes
+    deadline = time.monotonic() + 180  # a new worker loads the model again
+    while ask(faulty_endpoint, "q", "a doc")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ask(faulty_endpoint, "q", "a doc") == (200, '{"scores": [4.0]}')
+
+
+def test_a_model_that_cannot_load_answers_500_naming_the_cause(
+    random_head_cross_encoder_dir, real_server, tmp_path
+):
+    # config.json without weights: what a cache of links packaged without dereferencing gave
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in MODEL_FILES:
+            tar.add(random_head_cross_encoder_dir / name, arcname=name)
+        for path in sorted(sm.CODE_DIR.glob("*.py")):
+            tar.add(path, arcname=f"code/{path.name}")
+    base = tmp_path / "serve"
+    base.mkdir()
+    sm.unpack_model(archive, base / "model")
+    port = sm.free_port()
+    endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port))
+    try:
+        deadline = time.monotonic() + 240
+        status, body = 0, ""
+        while status in (0, 503) and time.monotonic() < deadline:  # 503: no worker up yet
+            time.sleep(1)
+            try:
+                status, body = ask(endpoint, "q")
+            except OSError:
+                status = 0
+        assert endpoint.ping() == 200  # the model server says healthy ...
+        assert status == 500, body  # ... but every invocation says why it cannot score
+        assert schema.error_code(body) == "model_unavailable"
+        assert "config.json but no weights" in body and str(tmp_path) not in body
+        assert ask(endpoint, "q") == (status, body)  # no retry of model_fn per request
+        assert "model_unavailable: the model failed to load" in DOC
+    finally:
+        sm.stop_process_group(endpoint.process)
