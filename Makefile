@@ -17,7 +17,7 @@ ifneq ($(MIRROR),)
 export RERANK_DATA_MIRROR ?= $(MIRROR)
 endif
 
-.PHONY: help venv serve-venv check data models run serve bench test lint format lab notebooks clean
+.PHONY: help venv serve-venv check data models run serve bench test rehearse lint format lab notebooks clean
 
 help: ## Show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -54,6 +54,22 @@ run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one r
 test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
 	RERANK_PROFILE=offline $(BIN)/pytest
+
+# The default profile's models as a stand-in Hub cache (real layout, files and configs, random
+# weights): every notebook and the serving path run as `make run` would run them, with no Hub.
+REHEARSAL := $(abspath build/rehearse)
+rehearse: data $(SERVE_STAMP) ## Run every notebook in the default profile on a stand-in Hub cache (offline)
+	rm -rf $(REHEARSAL)
+	start=$$SECONDS; \
+	$(BIN)/python -m helpers.hub_rehearsal $(REHEARSAL)/hub && \
+	env -u RERANK_EMBEDDING_MODEL -u RERANK_RERANKER_MODEL RERANK_PROFILE=default \
+		HF_HUB_OFFLINE=1 HF_HUB_CACHE=$(REHEARSAL)/hub RERANK_CACHE_DIR=$(REHEARSAL)/cache \
+		HF_HUB_DISABLE_PROGRESS_BARS=1 $(BIN)/python -m helpers.notebooks --out $(REHEARSAL)/notebooks; \
+	notebooks=$$?; \
+	$(BIN)/pytest -p no:cacheprovider -m rehearsal tests/test_rehearsal.py; \
+	serving=$$?; \
+	echo "make rehearse: $$((SECONDS - start)) s (outputs discarded: random weights, not results)"; \
+	exit $$((notebooks || serving))
 
 lint: $(STAMP) ## Ruff over the .py files and the notebooks
 	$(BIN)/ruff check .

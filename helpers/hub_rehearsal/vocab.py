@@ -35,6 +35,11 @@ def wordpiece_tokenizer(lines: list[str], vocab_size: int):
         show_progress=False,
     )
     tokenizer.train_from_iterator(lines, trainer)
+    # The trainer orders (and, at the vocabulary's cut, picks) equally frequent tokens differently
+    # from run to run: a fixed order at least keeps a token's seeded embedding row across builds.
+    learned = sorted(set(tokenizer.get_vocab()) - set(WORDPIECE_SPECIALS))
+    vocab = {token: i for i, token in enumerate(WORDPIECE_SPECIALS + learned)}
+    tokenizer.model = models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100)
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -77,6 +82,10 @@ def unigram_tokenizer(lines: list[str], vocab_size: int):
         show_progress=False,
     )
     tokenizer.train_from_iterator(lines, trainer)
+    pieces = json.loads(tokenizer.to_str())["model"]["vocab"][len(XLMR_SPECIALS) :]
+    pieces.sort()  # the set is stable across runs, the order and the last digits of scores are not
+    specials = [(token, 0.0) for token in XLMR_SPECIALS]
+    tokenizer.model = models.Unigram(specials + [tuple(p) for p in pieces], unk_id=3)
     tokenizer.add_special_tokens([AddedToken("<mask>", lstrip=True, normalized=False)])
     tokenizer.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>",
