@@ -110,6 +110,19 @@ def test_server_faults_answer_5xx_json_without_internals(faulty_endpoint, query,
         assert "Traceback" in log  # the details are in the endpoint's log, not in the answer
 
 
+def test_past_sagemakers_invocation_limit_the_client_gets_a_model_error(faulty_endpoint):
+    if faulty_endpoint.handler != "huggingface":
+        pytest.skip("the limit is SageMaker's, whatever the handler: timed once")
+    with sm.runtime_bridge({"slow": faulty_endpoint.url}, timeout=2) as url:  # 60 s on AWS
+        client = sm.runtime_client(url)
+        with pytest.raises(client.exceptions.ModelError) as info:
+            sm.invoke_scores(client, "slow", [("sleep", "4")])
+    error = info.value.response
+    assert error["OriginalStatusCode"] == 0
+    assert error["OriginalMessage"].startswith("Your invocation timed out while waiting")
+    time.sleep(3)  # the worker finishes the request nobody waits for any more
+
+
 def test_a_request_past_the_timeout_is_cut_off_and_the_worker_restarts(faulty_endpoint):
     if faulty_endpoint.handler != "huggingface":
         pytest.skip("the timeout is MMS's, the same under both handlers: timed once")

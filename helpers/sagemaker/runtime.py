@@ -22,12 +22,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from helpers.sagemaker.contract import load_schema
 
 REGION = "us-east-1"  # the local bridge's and moto's; AWS calls use session_region()
+INVOCATION_TIMEOUT_S = 60  # SageMaker's limit for a real-time endpoint's answer
+TIMED_OUT = (  # what SageMaker answers then (a 424 ModelError, original status 0)
+    "Your invocation timed out while waiting for a response from container primary. Review the "
+    "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
 
 
 class _BridgeHandler(BaseHTTPRequestHandler):
     """sagemaker-runtime's InvokeEndpoint on top of local endpoints' /invocations."""
 
     endpoints: dict[str, str] = {}
+    timeout: float = INVOCATION_TIMEOUT_S
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         match = re.fullmatch(r"/endpoints/([^/]+)/invocations", self.path.split("?")[0])
@@ -41,11 +47,15 @@ class _BridgeHandler(BaseHTTPRequestHandler):
             if self.headers.get(header):
                 req.add_header(header, self.headers[header])
         try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return self._send(200, resp.read(), resp.headers.get("Content-Type"))
         except urllib.error.HTTPError as err:
             original = err.read().decode("utf-8", "replace")
             return self._reply(424, model_error_body(name, err.code, original), "ModelError")
+        except (TimeoutError, urllib.error.URLError) as err:
+            if not isinstance(getattr(err, "reason", err), TimeoutError):
+                raise
+            return self._reply(424, model_error_body(name, 0, TIMED_OUT), "ModelError")
 
     def _reply(self, status: int, payload: dict, error_type: str):
         self._send(status, json.dumps(payload).encode(), "application/json", error_type)
@@ -66,7 +76,7 @@ class _BridgeHandler(BaseHTTPRequestHandler):
 
 def model_error_body(endpoint_name: str, status: int, original: str) -> dict:
     """Return the body AWS sends (as a 424 ModelError) when a container answers an error."""
-    kind = "client" if 400 <= status < 500 else "server"
+    kind = "client" if 400 <= status < 500 else "server"  # a timeout (0) is "server" too
     return {
         "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
         "Message": f'Received {kind} error ({status}) from primary with message "{original}".',
@@ -77,9 +87,11 @@ def model_error_body(endpoint_name: str, status: int, original: str) -> dict:
 
 
 @contextmanager
-def runtime_bridge(endpoints: dict[str, str]) -> Iterator[str]:
+def runtime_bridge(
+    endpoints: dict[str, str], timeout: float = INVOCATION_TIMEOUT_S
+) -> Iterator[str]:
     """Serve POST /endpoints/{name}/invocations for local endpoints; yield the bridge's URL."""
-    handler = type("Bridge", (_BridgeHandler,), {"endpoints": dict(endpoints)})
+    handler = type("Bridge", (_BridgeHandler,), {"endpoints": dict(endpoints), "timeout": timeout})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
