@@ -1,7 +1,9 @@
 """Honest timing in a few lines: warm up, repeat, interleave, report medians (notebook 05).
 
 Notebooks 02 and 03 time single steps with ``time_repeated``; the benchmark (``helpers.bench``)
-compares contenders side by side with ``interleaved`` and ``paired_ratios``.
+compares contenders side by side with ``interleaved`` (one call repeated) and
+``interleaved_calls`` (one call per input, e.g. per question), then ``paired_ratios``; a p95 is
+reported only where ``supports_percentile`` says the sample holds one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def supports_percentile(count: int, q: float, tail: float = 1.5) -> bool:
+    """Say whether ``count`` samples hold a q-th percentile: ``tail`` of them expected above it.
+
+    p95 needs 30 samples; over 2, "p95" is the maximum with another name.
+    """
+    return count * (100 - q) / 100 >= tail
 
 
 def summarize(values: Sequence[float], unit: str = "") -> dict:
@@ -73,6 +83,26 @@ def interleaved(
             contenders[name]()
             seconds[name].append(time.perf_counter() - start)
     return seconds
+
+
+def interleaved_calls(
+    contenders: dict[str, Callable[[object], object]], inputs: Sequence, warmup: int = 1
+) -> tuple[dict[str, list[float]], dict[str, list]]:
+    """Call every contender on each input in turn, rotating who goes first; return
+    (seconds per name, results per name). One input is one paired sample: e.g. one question."""
+    names = list(contenders)
+    for item in list(inputs)[:warmup]:
+        for name in names:
+            contenders[name](item)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    results: dict[str, list] = {name: [] for name in names}
+    for index, item in enumerate(inputs):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            results[name].append(contenders[name](item))
+            seconds[name].append(time.perf_counter() - start)
+    return seconds, results
 
 
 def time_repeated(call: Callable[[], object], repetitions: int = 7, warmup: int = 1) -> dict:
