@@ -1,288 +1,199 @@
-"""helpers.bench: statistics, formatting and the results schema; one --quick run end to end.
+"""The real benchmark, quick, once: every section ok, its verdicts on enough samples, its nDCG
+equal to the course's own evaluation, and the backend it picks served by SageMaker's model server.
 
-Speed is never asserted: these machines are shared and noisy. The quick run only checks that
-the files are written and that all five sections are there.
+The run writes build/bench-quick/, which notebook 05 then reads instead of measuring again (the
+suite runs tests/ before notebooks/). Speed is never asserted: machines are shared and noisy.
+Unit tests of the rules, statistics and report: tests/test_bench_verdicts.py, test_bench_stats.py.
 """
 
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from helpers import bench
+from helpers.bench import ship
+from helpers.bench.machine import isa
+from helpers.bench.settings import BACKENDS, REFERENCE, SECTIONS, TITLES
+from helpers.bench.tables import validate_results
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# --- statistics ------------------------------------------------------------------------------
-
-
-def test_percentile_interpolates_like_numpy():
-    values = [4.0, 1.0, 3.0, 2.0]
-    assert bench.percentile(values, 0) == 1.0
-    assert bench.percentile(values, 100) == 4.0
-    assert bench.percentile(values, 50) == 2.5
-    assert bench.percentile(values, 95) == pytest.approx(3.85)
-    assert bench.percentile([7.0], 95) == 7.0
-    with pytest.raises(ValueError):
-        bench.percentile([], 50)
-
-
-def test_summarize_reports_median_min_max_p95_and_repetitions():
-    summary = bench.summarize([3, 1, 2, 10, 4], unit="ms")
-    assert summary["median"] == 3
-    assert summary["min"] == 1
-    assert summary["max"] == 10
-    assert summary["p95"] == pytest.approx(8.8)
-    assert summary["mean"] == 4
-    assert summary["repetitions"] == 5
-    assert summary["unit"] == "ms"
-    assert summary["samples"] == [3.0, 1.0, 2.0, 10.0, 4.0]
-
-
-def test_paired_ratios_pair_repetitions():
-    assert bench.paired_ratios([2.0, 3.0], [1.0, 2.0]) == [2.0, 1.5]
-    with pytest.raises(ValueError):
-        bench.paired_ratios([1.0], [1.0, 2.0])
-
-
-def test_ratio_and_summary_formatting():
-    assert bench.fmt_ratio(1.234) == "1.23×"
-    assert bench.fmt_ratio(None) == "n/a"
-    summary = bench.summarize([1.0, 1.2, 1.5])
-    assert bench.fmt_ratio_summary(summary) == "1.20× (1.00–1.50)"
-    assert bench.fmt_summary(bench.summarize([10, 12, 20]), ".0f") == "12 (10–20)"
-    assert bench.fmt_summary(None) == "n/a"
-    assert bench.goal_line("x", True, "1.0×").startswith("x: goal met")
-    assert "goal NOT met" in bench.goal_line("x", False, "2.0×")
-    assert "not measured" in bench.goal_line("x", None, "")
-
-
-def test_markdown_table_aligns_numbers_right():
-    table = bench.markdown_table(["name", "value"], [["a", 1], ["b", 2]])
-    assert table.splitlines() == ["| name | value |", "|---|---:|", "| a | 1 |", "| b | 2 |"]
-
-
-def test_interleaved_warms_up_rotates_and_times_every_contender():
-    calls = []
-    contenders = {name: (lambda n=name: calls.append(n)) for name in "abc"}
-    seconds = bench.interleaved(contenders, repetitions=3, warmup=1)
-    assert calls[:3] == ["a", "b", "c"]  # warm-up
-    assert calls[3:] == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # order rotates
-    assert {name: len(values) for name, values in seconds.items()} == {"a": 3, "b": 3, "c": 3}
-    assert all(v >= 0 for values in seconds.values() for v in values)
-
-
-def test_interleaved_uses_given_warmups_and_stops_at_the_deadline():
-    calls = []
-    seconds = bench.interleaved(
-        {"a": lambda: calls.append("a")},
-        repetitions=10,
-        warmups={"a": lambda: calls.append("warm")},
-        deadline=time.monotonic() - 1,
-        min_repetitions=2,
-    )
-    assert calls == ["warm", "a", "a"]
-    assert len(seconds["a"]) == 2
-
-
-# --- results schema and report ----------------------------------------------------------------
-
-
-def _measure(name, values, unit, **labels):
-    return bench.measurement(name, values, unit, **labels)
-
-
-def synthetic_results() -> dict:
-    """A small but complete results dict, as run() builds it."""
-    throughput = {
-        "status": "ok",
-        "backends": {"torch-fp32": "ok", "onnx-qint8": "ok", "openvino": "not available: x"},
-        "best_torch_batch_size": 32,
-        "grid_max_length": 256,
-        "dense_ndcg@10": 0.8,
-        "quality_queries": 3,
-        "candidates": 20,
-        "quality": {
-            "torch-fp32": {"ndcg@10": 0.9, "top1_agreement_with_fp32": 1.0},
-            "onnx-qint8": {"ndcg@10": 0.895, "top1_agreement_with_fp32": 1.0},
-        },
-        "measurements": [
-            _measure(b, [100, 110], "pairs/s", batch_size=s, max_length=256, sweep="batch_size")
-            for b in ("torch-fp32", "onnx-qint8")
-            for s in (1, 32)
-        ]
-        + [
-            _measure(b, [50, 55], "pairs/s", batch_size=32, max_length=m, sweep="max_length")
-            for b in ("torch-fp32", "onnx-qint8")
-            for m in (128, 512)
-        ],
-        "ratios": [
-            _measure("onnx-qint8", [2.6, 2.7], "×", batch_size=s, max_length=256, kind="speed-up")
-            for s in (1, 32)
-        ]
-        + [
-            _measure(
-                "onnx-qint8", [2.0, 2.1], "×", batch_size=32, max_length=512, kind="speed-up (long)"
-            )
-        ],
-    }
-    for entry in throughput["quality"].values():
-        entry["ndcg_ratio_vs_fp32"] = entry["ndcg@10"] / 0.9
-    latency = {
-        "status": "ok",
-        "queries": 2,
-        "measurements": [
-            _measure(stage, [1.0, 2.0], "ms", k=k)
-            for k in (10, 20, 50)
-            for stage in ("embed", "search", "rerank", "other", "total")
-        ],
-        "shares": [
-            _measure("not cross-encoder share", [0.05, 0.06], "fraction", k=k) for k in (10, 20, 50)
-        ],
-    }
-    return {
-        "schema_version": bench.SCHEMA_VERSION,
-        "created": "2026-01-01T00:00:00+00:00",
-        "machine": {
-            "cpu_model": "Test CPU",
-            "logical_cores": 2,
-            "usable_cores": 2,
-            "simd": ["avx2"],
-            "load_average_at_start": [1.0, 1.0, 1.0],
-        },
-        "libraries": {"torch": "2.13.0"},
-        "settings": {"quick": True, "repetitions": 2, "warmup": 1},
-        "model": {"label": "test model", "path": "/x"},
-        "wall_seconds": 1.0,
-        "sections": {
-            "throughput": throughput,
-            "langchain": {
-                "status": "ok",
-                "queries": 1,
-                "candidates_per_query": 20,
-                "measurements": [
-                    _measure("raw CrossEncoder.predict", [10, 11], "ms/query"),
-                    _measure("LangChain", [10.2, 11.1], "ms/query"),
-                ],
-                "ratios": [_measure("LangChain", [1.02, 1.01], "× vs raw")],
-            },
-            "latency": latency,
-            "sagemaker": {
-                "status": "not available",
-                "reason": "no server",
-                "measurements": [],
-                "ratios": [],
-            },
-            "threads": {
-                "status": "ok",
-                "batch_size": 32,
-                "max_length": 256,
-                "measurements": [_measure("torch-fp32, 1 thread(s)", [10, 11], "pairs/s")],
-                "ratios": [_measure("torch-fp32: 2 vs 1 threads", [1.5, 1.6], "× speed-up")],
-            },
-        },
-    }
-
-
-def test_synthetic_results_follow_the_schema():
-    results = synthetic_results()
-    assert bench.validate_results(results) == []
-    del results["sections"]["latency"]
-    del results["machine"]["cpu_model"]
-    results["sections"]["langchain"]["measurements"][0].pop("median")
-    problems = bench.validate_results(results)
-    assert "section 'latency' missing" in problems
-    assert "machine lacks 'cpu_model'" in problems
-    assert any(p.startswith("langchain measurement 0 lacks") for p in problems)
-
-
-def test_goals_are_judged_from_the_numbers():
-    goals = bench.goals(synthetic_results())
-    by_section = {g["section"]: g for g in goals}
-    assert by_section["throughput"]["met"] is True  # 2.65x at 99.4% of fp32's nDCG
-    assert "onnx-qint8" in by_section["throughput"]["detail"]
-    assert by_section["langchain"]["met"] is True  # +1.5% overhead
-    assert by_section["latency"]["met"] is True  # 5.5% not cross-encoder
-    assert by_section["sagemaker"]["met"] is None  # not available
-    assert "no server" in by_section["sagemaker"]["detail"]
-
-
-def test_report_writes_json_markdown_and_plots(tmp_path):
-    text = bench.report(synthetic_results(), tmp_path)
-    data = json.loads((tmp_path / "results.json").read_text())
-    assert bench.validate_results(data) == []
-    assert (tmp_path / "results.md").read_text() == text
-    for title in bench.TITLES.values():
-        assert f"## {title}" in text
-    assert "not available: no server" in text
-    assert "goal met" in text
-    assert set(data["plots"]) >= {"throughput_batch_size.png", "latency_stages.png"}
-    for plot in data["plots"]:
-        assert (tmp_path / plot).stat().st_size > 1000
-
-
-def test_machine_info_and_library_versions():
-    machine = bench.machine_info()
-    assert machine["cpu_model"]
-    assert machine["logical_cores"] >= 1
-    versions = bench.library_versions()
-    assert versions["torch"] and versions["sentence-transformers"]
-
-
-def test_calibration_pairs_never_use_labelled_queries(chunks):
-    pairs = bench.calibration_pairs(chunks, 10)
-    assert len(pairs) == 10
-    texts = {c.page_content for c in chunks}
-    assert all(doc in texts and query for query, doc in pairs)
-
-
-# --- the real thing, quick -------------------------------------------------------------------
+QUICK_OUT = ROOT / "build" / "bench-quick"
+EXPORTED = [b for b in BACKENDS if not b.startswith("torch")]
 
 
 @pytest.fixture(scope="module")
 def bench_model(random_head_cross_encoder_dir):
-    """The offline reranker when it is built, else a random-head stand-in (same architecture)."""
-    from helpers.offline_reranker import is_built, model_dir
+    """The configured reranker (what notebook 05 runs), else a random-head stand-in."""
+    from helpers.config import ModelUnavailableError, load_config, resolve_model
 
-    folder = model_dir()
-    return str(folder if is_built(folder) else random_head_cross_encoder_dir)
+    try:
+        return resolve_model(load_config().reranker_model, "RERANK_RERANKER_MODEL")
+    except ModelUnavailableError:
+        return str(random_head_cross_encoder_dir)
 
 
-def test_quick_run_writes_every_file_and_section(bench_model, tmp_path):
-    env = {
-        **os.environ,
-        "RERANK_PROFILE": "offline",
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    }
-    out = tmp_path / "bench"
-    command = [sys.executable, "-m", "helpers.bench", "--quick", "--threads", "1"]
-    command += ["--out", str(out), "--model", bench_model]
+@pytest.fixture(scope="module")
+def quick_run(bench_model):
+    """Run ``python -m helpers.bench --quick`` once; return (finished process, results)."""
+    (QUICK_OUT / "results.json").unlink(missing_ok=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    command = [sys.executable, "-m", "helpers.bench", "--quick", "--out", str(QUICK_OUT)]
     done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
+        [*command, "--model", bench_model], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=2400, check=False,
+    )  # fmt: skip
+    results = json.loads((QUICK_OUT / "results.json").read_text())
+    return done, results
+
+
+def test_quick_run_exits_zero_and_writes_every_file(quick_run):
+    done, results = quick_run
     assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads((out / "results.json").read_text())
-    assert bench.validate_results(results) == []
-    assert results["settings"]["quick"] is True
-    assert results["machine"]["cpu_model"]
-    assert results["libraries"]["torch"]
-    markdown = (out / "results.md").read_text()
-    for name, title in bench.TITLES.items():
-        assert f"## {title}" in markdown
-        assert f"## {title}" in done.stdout  # all five tables are printed
-        assert name in results["sections"]
-    throughput = results["sections"]["throughput"]
-    assert throughput["backends"]["torch-fp32"] == "ok"
-    for backend, status in throughput["backends"].items():
-        assert status.startswith(("ok", "not available")), backend
-    for section in results["sections"].values():
-        for item in section.get("measurements", []):
-            assert item["min"] <= item["median"] <= item["max"]
-    assert "## Goals" in markdown
-    assert results["plots"] and all((out / p).is_file() for p in results["plots"])
+    assert validate_results(results) == []
+    assert results["failures"] == []
+    markdown = (QUICK_OUT / "results.md").read_text()
+    for title in TITLES.values():
+        assert f"## {title}" in markdown and f"## {title}" in done.stdout
+    assert set(results["plots"]) == {
+        "throughput_batch_size.png", "throughput_max_length.png", "speed_vs_quality.png",
+        "latency_stages.png",
+    }  # fmt: skip
+    assert results["machine"]["cpu_flags"] and results["libraries"]["onnxruntime"]
+
+
+def test_every_section_and_backend_runs_here(quick_run, serve_venv_python):
+    """Java, .venv-serve and the pinned runtimes are here: nothing may be "not available"."""
+    _, results = quick_run
+    assert {name: s["status"] for name, s in results["sections"].items()} == dict.fromkeys(
+        SECTIONS, "ok"
+    ), {name: s.get("reason") for name, s in results["sections"].items()}
+    has_bf16 = isa(set(results["machine"]["cpu_flags"]))["bf16"]
+    for name in BACKENDS:
+        status = results["backends"][name]
+        if name.endswith("bf16") and not has_bf16:  # the one documented hardware reason
+            assert status.startswith("not available: this CPU has no avx512_bf16"), status
+        else:
+            assert status.startswith("ok"), f"{name}: {status}"
+            assert name in results["sections"]["quality"]["backends"]
+
+
+def test_verdicts_rest_on_every_question_and_enough_calls(quick_run, chunks):
+    from helpers import evaluation as ev
+
+    _, results = quick_run
+    answerable = ev.select(ev.load_queries(), answerable=True)
+    labelled = ev.build_qrels(ev.label_chunks(answerable, chunks))
+    quality = results["sections"]["quality"]
+    assert quality["queries"] == len(labelled.keys()) >= 50
+    for entry in quality["backends"].values():
+        moved = entry["per_query_vs_fp32"]
+        assert moved["better"] + moved["same"] + moved["worse"] == quality["queries"]
+        assert entry["speedup"]["repetitions"] == quality["queries"]
+    latency = results["sections"]["latency"]
+    assert latency["samples_per_k"] >= 30
+    assert all(m["p95"] is not None for m in latency["measurements"])
+    cases = results["sections"]["sagemaker"]["cases"]
+    assert [c["pairs"] for c in cases] == [20, 5]
+    assert all(m["repetitions"] >= 30 for c in cases for m in c["measurements"])
+    assert all("n=" in goal["detail"] for goal in results["goals"])
+    assert len(results["summary"]) == len(results["goals"])
+
+
+def test_served_scores_equal_in_process_scores(quick_run):
+    _, results = quick_run
+    for case in results["sections"]["sagemaker"]["cases"]:
+        assert case["max_abs_score_diff"] <= 1e-4
+
+
+def test_fp32_ndcg_equals_the_course_evaluation(quick_run, bench_model, chunks, retriever):
+    """The bench's fp32 nDCG@10, recomputed with helpers.evaluation and make_cross_encoder."""
+    from ranx import evaluate
+
+    from helpers import evaluation as ev
+    from helpers.reranking import make_cross_encoder
+
+    _, results = quick_run
+    answerable = ev.select(ev.load_queries(), answerable=True)
+    qrels = ev.build_qrels(ev.label_chunks(answerable, chunks))
+    candidates = ev.first_stage_candidates(retriever, answerable, 20)
+    scores = ev.score_candidates(make_cross_encoder(bench_model), answerable, candidates)
+    _, reranked = ev.runs_at_k(candidates, scores, 20)
+    expected = evaluate(qrels, reranked, "ndcg@10", make_comparable=True)
+    quality = results["sections"]["quality"]
+    assert quality["backends"][REFERENCE]["ndcg@10"] == pytest.approx(expected, abs=1e-6)
+    assert quality["backends"][REFERENCE]["top1_agreement_with_fp32"] == 1.0
+
+
+def shipped_backend(results) -> str:
+    """The backend the bench picked; if that is torch-fp32, the fastest exported one."""
+    quality = results["sections"]["quality"]["backends"]
+    chosen = results["decision"].split()[1]
+    exported = [name for name in quality if name in EXPORTED]
+    return (
+        chosen
+        if chosen in EXPORTED
+        else max(exported, key=lambda n: quality[n]["speedup"]["median"])
+    )
+
+
+def test_the_picked_backend_is_served_by_the_model_server(quick_run, serve_venv_python, tmp_path):
+    """model.tar.gz with exported/ served through MMS: scores within the measured tolerance."""
+    from helpers import sagemaker as sm
+
+    _, results = quick_run
+    backend = shipped_backend(results)
+    snapshot = results["model"]["snapshot"]
+    archive = ship.package_backend(backend, snapshot, tmp_path / "model.tar.gz", tmp_path / "model")
+    listing = "\n".join(sm.archive_listing(archive))
+    assert "exported/backend.json" in listing and "code/exported_backends.py" in listing
+    requests = [
+        [("What is the plan for the economy?", f"passage {i}: we will cut costs for families.")
+         for i in range(3)],
+        [("How are we helping the people of Ukraine?", "We are giving direct assistance.")] * 2,
+    ]  # fmt: skip
+    handler = sm.load_handler()
+    fp32, packaged = handler.model_fn(snapshot), handler.model_fn(str(tmp_path / "model"))
+    tolerance = results["sections"]["quality"]["backends"][backend]["max_abs_logit_diff"] + 1e-4
+    with sm.serve_locally(archive) as endpoint:
+        for pairs in requests:
+            served = endpoint.score(pairs)
+            assert (
+                max(abs(a - b) for a, b in zip(served, packaged.score(pairs), strict=True)) <= 1e-4
+            )
+            assert (
+                max(abs(a - b) for a, b in zip(served, fp32.score(pairs), strict=True)) <= tolerance
+            )
+        assert "exported backend" in endpoint.log_tail(400), backend
+
+
+def test_every_exported_backend_loads_in_the_serving_python(quick_run, serve_venv_python, tmp_path):
+    """exported_backends.py under .venv-serve (numpy 1.26, transformers 4.51), each backend."""
+    _, results = quick_run
+    quality = results["sections"]["quality"]["backends"]
+    snapshot = results["model"]["snapshot"]
+    pairs = [("Who is Ketanji Brown Jackson?", "One of our nation's top legal minds."),
+             ("What about inflation?", "Lower your costs, not your wages.")]  # fmt: skip
+    folders = {}
+    for backend in [b for b in EXPORTED if b in quality]:
+        folders[backend] = str(ship.stage_model(backend, snapshot, tmp_path / backend))
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import exported_backends as eb\n"
+        "folders, pairs = json.loads(sys.argv[2]), json.loads(sys.argv[3])\n"
+        "print(json.dumps({n: eb.load(f, threads=1).logits(pairs) for n, f in folders.items()}))\n"
+    )
+    code_dir = str(ROOT / "serving" / "code")
+    done = subprocess.run(
+        [str(serve_venv_python), "-c", script, code_dir, json.dumps(folders), json.dumps(pairs)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    logits = json.loads(done.stdout.strip().splitlines()[-1])
+    from helpers.bench.scorers import torch_scorer
+
+    reference = torch_scorer(snapshot).score(pairs)
+    for backend, values in logits.items():
+        worst = max(abs(a - b) for a, b in zip(values, reference, strict=True))
+        assert worst <= quality[backend]["max_abs_logit_diff"] + 1e-3, backend

@@ -235,42 +235,4 @@ def test_04_content_handler(served, capsys):
     expect(capsys, check(None), False, "replace the None")
 
 
-# --- 05 · Make it fast ------------------------------------------------------------------------
-
-BASELINE_MS = [812.4, 798.1, 1530.6, 805.9, 801.2]
-OPTIMISED_MS = [251.3, 249.8, 262.4, 610.7, 250.5]
-SPEEDUPS = {
-    "onnx": (1.62, 1.000),
-    "openvino": (1.85, 0.998),
-    "onnx-qint8": (3.10, 0.962),
-    "openvino-qint8": (2.70, 0.991),
-}
-
-
-def test_05_speedup(capsys):
-    answer = solution("05_make_it_fast").exercise_1(BASELINE_MS, OPTIMISED_MS)
-    assert answer == pytest.approx(805.9 / 251.3)
-
-    def check(answer):
-        return ex.check_05_speedup(answer, BASELINE_MS, OPTIMISED_MS)
-
-    expect(capsys, check(answer), True, "3.21× as fast")
-    expect(capsys, check(round(answer, 2)), True)
-    expect(capsys, check(1 / answer), False, "inverted")
-    expect(capsys, check(sum(BASELINE_MS) / sum(OPTIMISED_MS)), False, "means")
-    expect(capsys, check(2.0), False, "divide the two medians")
-    expect(capsys, check(None), False, "replace the None")
-
-
-def test_05_best_backend(capsys):
-    answer = solution("05_make_it_fast").exercise_2(SPEEDUPS)
-    assert answer == "openvino-qint8"
-    expect(capsys, ex.check_05_best_backend(answer, SPEEDUPS), True, "openvino-qint8")
-    expect(capsys, ex.check_05_best_backend("onnx-qint8", SPEEDUPS), False, "96.2%")
-    expect(capsys, ex.check_05_best_backend("onnx", SPEEDUPS), False, "another backend")
-    expect(capsys, ex.check_05_best_backend("tensorrt", SPEEDUPS), False, "not in the table")
-    expect(capsys, ex.check_05_best_backend(["onnx"], SPEEDUPS), False, "could not read")
-    expect(capsys, ex.check_05_best_backend(None, SPEEDUPS), False, "replace the None")
-    too_lossy = {"onnx-qint8": (3.10, 0.962)}
-    assert solution("05_make_it_fast").exercise_2(too_lossy) == "torch-fp32"
-    expect(capsys, ex.check_05_best_backend("torch-fp32", too_lossy), True, "torch-fp32")
+# Notebook 05 (speed): tests/test_exercises_05.py

@@ -2,48 +2,64 @@
 
 from __future__ import annotations
 
-from helpers.bench import GOALS, best_backend, paired_ratios, summarize
-from helpers.exercises.common import _check, _mistake
-
-
-def check_05_speedup(answer, baseline_ms, optimised_ms) -> bool:
-    """Check a speed-up computed from the medians of two timing series (notebook 05)."""
-    baseline, optimised = summarize(baseline_ms), summarize(optimised_ms)
-    per_repetition = summarize(paired_ratios(baseline_ms, optimised_ms))["median"]
-
-    def judge(ratio, speedup):
-        ratio = float(ratio)
-        if any(abs(ratio - v) <= 0.01 * v for v in (speedup, per_repetition)):
-            return True, f"{speedup:.2f}× as fast by the medians, which one slow run cannot move."
-        mistakes = [
-            (1 / speedup, "inverted: a speed-up is baseline time / optimised time."),
-            (baseline["mean"] / optimised["mean"], "means: one slow repetition pulls them."),
-        ]
-        return False, _mistake(ratio, mistakes, 0.01 * speedup) or "divide the two medians."
-
-    return _check(answer, "a number", lambda: baseline["median"] / optimised["median"], judge)
+from helpers.bench.quality import best_backend
+from helpers.bench.settings import GOALS
+from helpers.exercises.common import _check, _mistake, _verdict
+from helpers.timing import paired_ratios, summarize
 
 
 def check_05_best_backend(answer, speedups: dict) -> bool:
     """Check the fastest backend that keeps 99% of fp32's nDCG@10 (notebook 05)."""
-    bar = GOALS["throughput"][1]
+    bar = GOALS["quality"][1]
 
     def truth():  # the table in helpers.bench's shape, so that its own rule picks the winner
-        ratios = [
-            {"name": n, "kind": "speed-up", "batch_size": 32, "median": s[0]}
-            for n, s in speedups.items()
-        ]
-        quality = {n: {"ndcg_ratio_vs_fp32": s[1]} for n, s in speedups.items()}
-        name, _, kept = best_backend({"ratios": ratios, "quality": quality})
-        return name if kept >= bar else "torch-fp32"
+        rows = {
+            name: {"speedup": {"median": speed}, "ndcg_ratio_vs_fp32": kept,
+                   "ndcg_ratio_ci95": [kept, kept]}
+            for name, (speed, kept) in {"torch-fp32": (1.0, 1.0), **speedups}.items()
+        }  # fmt: skip
+        return best_backend({"backends": rows, "queries": 0})["name"]
 
     def judge(name, best):
         if name == best:
             return True, f"{best} is the fastest backend that keeps {bar:.0%} of fp32's nDCG@10."
-        if name not in speedups:
+        if name not in speedups and name != "torch-fp32":
             return False, f"{name!r} is not in the table: answer with one of its names."
-        if speedups[name][1] < bar:
+        if name != "torch-fp32" and speedups[name][1] < bar:
             return False, f"{name} keeps {speedups[name][1]:.1%} of fp32's nDCG, below {bar:.0%}."
         return False, f"{name} keeps the quality, but another backend that does is faster."
 
     return _check(answer, "a backend name", truth, judge)
+
+
+def _series_problem(seconds) -> str | None:
+    """Return what is wrong with the two timing series, or None when they can be judged."""
+    if not isinstance(seconds, dict) or not {"batch 1", "batch 20"} <= set(seconds):
+        return "seconds needs the keys 'batch 1' and 'batch 20' (what interleaved returns)."
+    if len(seconds["batch 1"]) < 5 or len(seconds["batch 1"]) != len(seconds["batch 20"]):
+        return "time both batch sizes together: interleaved(..., repetitions=5) or more."
+    return None
+
+
+def check_05_batch_speedup(answer, seconds: dict) -> bool:
+    """Check a batch-size speed-up measured with ``interleaved`` (notebook 05)."""
+    problem = _series_problem(seconds)
+    if problem and answer is not None:
+        return _verdict(False, problem)
+    if problem:
+        return _check(answer, "a number", lambda: None, lambda *_: (False, problem))
+    one, many = summarize(seconds["batch 1"]), summarize(seconds["batch 20"])
+
+    def judge(ratio, speedup):
+        ratio = float(ratio)
+        per_repetition = summarize(paired_ratios(seconds["batch 1"], seconds["batch 20"]))["median"]
+        if any(abs(ratio - v) <= 0.01 * v for v in (speedup, per_repetition)):
+            verdict = "faster" if speedup > 1 else "not faster"
+            return True, f"the medians of your interleaved runs say batch 20 is {verdict} here."
+        mistakes = [
+            (1 / speedup, "inverted: a speed-up is the slower time / the faster time."),
+            (one["mean"] / many["mean"], "means: one slow repetition pulls them; use medians."),
+        ]
+        return False, _mistake(ratio, mistakes, 0.01 * speedup) or "divide the two medians."
+
+    return _check(answer, "a number", lambda: one["median"] / many["median"], judge)

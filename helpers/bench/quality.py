@@ -1,0 +1,96 @@
+"""Section 2: every backend on the course's request, over every answerable question (notebook 05).
+
+One question's request is its dense top-20 chunks scored in one call (batch 32, max_length
+512: the course's defaults). The backends take turns on each question (the order rotates), so
+each question gives one paired timing and one paired nDCG@10 per backend:
+
+- speed-up: per-question ratio of torch fp32's time to the backend's, median over questions;
+- quality: nDCG@10 of each backend's ranking, its ratio to fp32's with a bootstrap interval over
+  questions (seeded), per-question wins/ties/losses, and the share of questions with the same
+  top-1 chunk; the largest logit difference is the tolerance a served copy must meet.
+"""
+
+from __future__ import annotations
+
+from helpers.bench.settings import GOALS, REFERENCE, Settings
+from helpers.bench.stats import (
+    measurement,
+    paired_differences,
+    ratio_of_means_ci,
+    top1_agreement,
+)  # fmt: skip
+from helpers.bench.workload import Workload, mean, per_query_ndcg
+from helpers.timing import interleaved_calls, paired_ratios
+
+
+def bench_quality(scorers: dict, workload: Workload, settings: Settings) -> dict:
+    """Time and rank every question's request with every backend, interleaved."""
+    batch, length = settings.default_batch_size, settings.default_max_length
+    qids = list(workload.requests)
+    seconds, results = interleaved_calls(
+        {
+            n: (lambda q, s=s: s.score(workload.requests[q], batch, length))
+            for n, s in scorers.items()
+        },
+        qids,
+        settings.warmup,
+    )
+    scores = {
+        n: dict(zip(qids, (r.tolist() for r in out), strict=True)) for n, out in results.items()
+    }
+    ndcg = {name: per_query_ndcg(workload, by_query) for name, by_query in scores.items()}
+    reference = ndcg[REFERENCE]
+    backends = {}
+    for name in scorers:
+        ratio, low, high = ratio_of_means_ci(
+            [ndcg[name][q] for q in reference], list(reference.values()),
+            settings.bootstrap_resamples, settings.seed,
+        )  # fmt: skip
+        diffs = [
+            abs(a - b)
+            for q in qids
+            for a, b in zip(scores[name][q], scores[REFERENCE][q], strict=True)
+        ]
+        backends[name] = {
+            "ndcg@10": mean(ndcg[name].values()),
+            "ndcg_ratio_vs_fp32": ratio,
+            "ndcg_ratio_ci95": [low, high],
+            "per_query_vs_fp32": paired_differences(ndcg[name], reference),
+            "top1_agreement_with_fp32": top1_agreement(scores[REFERENCE], scores[name]),
+            "max_abs_logit_diff": max(diffs),
+            "latency": measurement(name, [s * 1000 for s in seconds[name]], "ms/request"),
+            "speedup": measurement(
+                name, paired_ratios(seconds[REFERENCE], seconds[name]), "× vs torch-fp32"
+            ),
+        }
+    return {
+        "status": "ok",
+        "queries": len(qids),
+        "candidates": settings.candidates,
+        "batch_size": batch,
+        "max_length": length,
+        "dense_ndcg@10": workload.dense_ndcg,
+        "tokens": workload.tokens,
+        "backends": backends,
+        "per_query_ndcg": ndcg,
+    }
+
+
+def best_backend(section: dict, quality_bar: float = GOALS["quality"][1]) -> dict | None:
+    """Return the fastest backend whose nDCG@10 keeps ``quality_bar`` of fp32's (else fp32).
+
+    Returns {"name", "speedup", "ndcg_ratio", "ci95", "queries"}; None when nothing ran.
+    """
+    backends = section.get("backends") or {}
+    if REFERENCE not in backends:
+        return None
+    kept = {n: b for n, b in backends.items() if b["ndcg_ratio_vs_fp32"] >= quality_bar}
+    name = max(kept, key=lambda n: (kept[n]["speedup"]["median"], n == REFERENCE))
+    chosen = backends[name]
+    return {
+        "name": name,
+        "speedup": chosen["speedup"],
+        "ndcg_ratio": chosen["ndcg_ratio_vs_fp32"],
+        "ci95": chosen["ndcg_ratio_ci95"],
+        "queries": section["queries"],
+    }
