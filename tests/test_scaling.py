@@ -7,6 +7,9 @@ JSON Lines bodies) is tested through the real local model server in tests/test_s
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from moto_aws import MODEL_DATA, ROLE, aws_fixture, leftovers  # noqa: F401 (fixture `aws`)
 
@@ -77,3 +80,17 @@ def test_transform_job_is_configured_for_json_lines_and_cleaned_up(aws, capsys):
         assert {"Key": sm.RUN_TAG, "Value": deployment.name} in tags
     assert leftovers(aws) == []
     assert f"deleted transform job {job} (already Completed" in capsys.readouterr().out
+
+
+def test_importing_the_sdk_leaves_logging_alone():
+    """sagemaker.experiments._metrics calls logging.basicConfig(level=INFO) when imported (by the
+    transform path): notebooks would then print INFO lines and progress bars. A fresh process,
+    because pytest's own log handlers make basicConfig a no-op here."""
+    code = (
+        "import logging, helpers.sagemaker as sm; sm.import_sdk(); "
+        "import sagemaker.transformer; root = logging.getLogger(); "
+        "print(root.level, len(root.handlers))"
+    )
+    run = [sys.executable, "-c", code]
+    answer = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert answer.stdout.split() == ["30", "0"], answer.stderr

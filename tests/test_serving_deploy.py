@@ -119,7 +119,8 @@ def test_deploy_huggingface_end_to_end_then_nothing_is_left(aws, capsys):
         assert f".dkr.ecr.{REGION}.amazonaws.com/huggingface-pytorch-inference" in image
         assert "transformers4.51.3" in image and "cpu" in image
         environment = model["PrimaryContainer"]["Environment"]
-        assert environment["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"] == "60"
+        timeout = sm.contract.ENDPOINT_ENV["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"]
+        assert environment["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"] == timeout
         for arn in (model["ModelArn"], config["EndpointConfigArn"], endpoint["EndpointArn"]):
             tags = tags_of(aws, arn)
             assert tags["project"] == "rerank-lab"
@@ -294,3 +295,12 @@ def test_cli_lists_by_default_and_deletes_only_with_delete(aws, capsys):
     assert leftovers(aws) == []
     assert main(["cleanup"]) == 0
     assert capsys.readouterr().out.strip() == "nothing to delete"
+
+
+def test_cli_says_why_when_it_cannot_list(aws, monkeypatch, tmp_path, capsys):
+    from helpers.sagemaker.__main__ import main
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    assert main(["cleanup"]) == 2
+    assert "cleanup could not list your resources: no AWS region" in capsys.readouterr().err

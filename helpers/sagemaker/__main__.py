@@ -69,11 +69,21 @@ def main(argv: list[str] | None = None) -> int | None:
 
 def cleanup_main(args) -> int:
     """Print what `cleanup` found or deleted; exit 1 when something could not be deleted."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from helpers.sagemaker.cleanup import sweep
 
-    report = sweep(
-        args.region, delete=args.delete, any_owner=args.any_owner, run=args.run, wait_s=args.wait_s
-    )
+    try:
+        report = sweep(
+            args.region,
+            delete=args.delete,
+            any_owner=args.any_owner,
+            run=args.run,
+            wait_s=args.wait_s,
+        )
+    except (ValueError, BotoCoreError, ClientError) as err:  # no region, no credentials, denied
+        print(f"cleanup could not list your resources: {err}", file=sys.stderr)
+        return 2
     print(report)
     if not args.delete and report.would_delete:
         print("dry run: nothing was deleted; add --delete to delete the resources above")

@@ -66,14 +66,20 @@ def import_sdk():
     """Import the SageMaker SDK v2 without its v2 notice and config INFO lines (notebook 04)."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     try:
         import sagemaker
+        import sagemaker.experiments._metrics  # noqa: F401 (imported by transform jobs, see below)
         import sagemaker.huggingface  # noqa: F401 (v3 removed it: fail here, not mid-deploy)
     except ImportError as missing:
         raise ImportError(
             'deploying needs the SageMaker SDK v2: pip install "sagemaker>=2,<3" '
             "(v3 removed sagemaker.huggingface)"
         ) from missing
+    finally:  # sagemaker.experiments._metrics calls logging.basicConfig(level=INFO) on import
+        root.setLevel(level)
+        root.handlers[:] = handlers
     return sagemaker
 
 
