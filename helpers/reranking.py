@@ -94,8 +94,22 @@ def build_reranking_retriever(
     return ContextualCompressionRetriever(base_compressor=compressor, base_retriever=base_retriever)
 
 
-def before_after_table(candidates, rescored, top_n: int = 3, width: int = 44) -> str:
-    """Return one row per candidate in base order: its new rank, how far it moved, its scores."""
+def reranked_with_scores(retriever, reranker):
+    """Return a search query -> [(doc, rerank_score)] through ``reranker`` (notebook 02)."""
+
+    def search(query: str):
+        kept = reranker.compress_documents(retriever.invoke(query), query)
+        return [(doc, doc.metadata["rerank_score"]) for doc in kept]
+
+    return search
+
+
+def before_after_table(candidates, rescored, top_n: int = 3, width: int = 44, scores=True) -> str:
+    """Return one row per candidate in base order: its new rank, how far it moved, its scores.
+
+    ``scores=False`` leaves out the logit and sigmoid columns (the ranks alone are stable across
+    machines; a trained model's scores move in the last digits).
+    """
     new_rank = {d.metadata["id"]: rank for rank, d in enumerate(rescored, start=1)}
     by_id = {d.metadata["id"]: d for d in rescored}
     rows = []
@@ -103,21 +117,12 @@ def before_after_table(candidates, rescored, top_n: int = 3, width: int = 44) ->
         chunk_id = doc.metadata["id"]
         new = new_rank[chunk_id]
         moved = "=" if old == new else f"{'↑' if new < old else '↓'}{abs(old - new)}"
-        scored = by_id[chunk_id].metadata
-        rows.append(
-            (
-                old,
-                new,
-                moved,
-                chunk_id,
-                f"{scored['rerank_logit']:.4f}",
-                f"{scored['rerank_score']:.4f}",
-                "top" if new <= top_n else "",
-                snippet(doc.page_content, width),
-            )
-        )
-    headers = ["base rank", "new rank", "moved", "id", "logit", "sigmoid", "kept", "text"]
-    return format_table(rows, headers)
+        meta = by_id[chunk_id].metadata
+        values = [f"{meta['rerank_logit']:.4f}", f"{meta['rerank_score']:.4f}"] if scores else []
+        kept = "top" if new <= top_n else ""
+        rows.append((old, new, moved, chunk_id, *values, kept, snippet(doc.page_content, width)))
+    headers = ["base rank", "new rank", "moved", "id", *(["logit", "sigmoid"] if scores else [])]
+    return format_table(rows, [*headers, "kept", "text"])
 
 
 def unknown_token_share(tokenizer, text: str) -> float:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from helpers import search_with_scores
 
 
-def exercise_1(retriever, question: str) -> list[int]:
-    """Return the ids of the 5 chunks the inner-product retriever ranks best, best first."""
-    return [doc.metadata["id"] for doc in retriever.invoke(question)[:5]]
+def exercise_1(retriever, question: str, answer_ids: list[int]) -> int:
+    """Return the smallest k whose results hold every chunk labelled as answering ``question``."""
+    store = retriever.vectorstore
+    # Rank every chunk once: the deepest answer chunk's rank is the smallest k that finds all.
+    ranked = [doc.metadata["id"] for doc in store.similarity_search(question, k=store.index.ntotal)]
+    return max(ranked.index(chunk_id) for chunk_id in answer_ids) + 1
 
 
 def exercise_2(retriever, question: str) -> list[float]:

@@ -12,14 +12,11 @@ def exercise_1(ranked: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -
     return sum(reciprocal_ranks) / len(reciprocal_ranks)
 
 
-def exercise_2(dense_candidates, labels, query_ids, k: int = 20, top_n: int = 3) -> float:
-    """Return the best Recall@top_n that any reranker of the dense top k can reach."""
-    recalls = []
-    for question in query_ids:
-        relevant = labels[question]  # chunk id -> grade, relevant chunks only
-        found = sum(
-            str(doc.metadata["id"]) in relevant for doc, _ in dense_candidates[question][:k]
-        )
-        # A perfect reranker puts every relevant candidate first, but only top_n fit.
-        recalls.append(min(found, top_n) / len(relevant))
-    return sum(recalls) / len(recalls)
+def exercise_2(bm25, dense, questions, qrels, weights=(0.2, 0.8), k: int = 20, top_n: int = 5):
+    """Return the Recall@top_n of the hybrid first stage with other fusion weights."""
+    from helpers import evaluation as ev
+
+    hybrid = ev.hybrid_retriever(bm25, dense, weights=weights)  # (BM25 weight, dense weight)
+    candidates = ev.first_stage_candidates(hybrid, questions, k)
+    run = ev.candidates_run(candidates, k, "hybrid re-weighted")
+    return float(ev.evaluate(qrels, run, f"recall@{top_n}"))

@@ -118,6 +118,45 @@ def test_two_whole_copies_mark_only_the_first():
     assert label(copies, "any_overlap") == {"5": 2, "6": 2}
 
 
+def test_the_first_whole_copy_a_ranking_shows_earns_the_credit():
+    from ranx import Run
+    from ranx import evaluate as ranx_evaluate
+
+    copies = [doc(5, f"Before. {PASSAGE}"), doc(6, f"{PASSAGE}. After."), doc(9, "Other.")]
+    queries = [{"id": "q", "relevant": [{"text": PASSAGE, "grade": 2}]}]
+    qrels = ev.qrels_for(queries, copies)
+    assert qrels.to_dict() == {"q": {"5": 2}} and qrels.copies == {"q": {"6": "5"}}
+    copy_first = Run({"q": {"6": 3.0, "5": 2.0, "9": 1.0}})
+    assert ranx_evaluate(qrels, copy_first, "mrr@10") == 0.5  # ranx alone: the copy is nothing
+    assert ev.evaluate(qrels, copy_first, "mrr@10") == 1.0  # the first copy shown earns it
+    assert ev.per_query(qrels, copy_first, "ndcg@10") == {"q": 1.0}  # the second adds nothing
+    both_copies_first = Run({"q": {"5": 3.0, "6": 2.0, "9": 1.0}})
+    assert ev.evaluate(qrels, both_copies_first, "recall@1") == 1.0
+    only_copy = Run({"q": {"9": 2.0, "6": 1.0}})
+    assert ev.evaluate(qrels, only_copy, "mrr@10") == 0.5
+    assert ev.answer_chunks(queries, copies) == {"q": {"5", "6"}}
+
+
+def test_a_neighbour_missing_part_of_the_marked_chunks_credit_is_not_a_copy():
+    other = "because you are strong"
+    chunks = [doc(1, f"{PASSAGE}, {other}."), doc(2, f"{PASSAGE}. Nothing else.")]
+    relevant = [{"text": PASSAGE, "grade": 2}, {"text": other, "grade": 1}]
+    queries = [{"id": "q", "relevant": relevant}]
+    assert ev.label_chunks(queries, chunks) == {"q": {"1": 2}}
+    assert ev.whole_copies(queries, chunks) == {"q": {}}
+
+
+def test_the_perfect_reranker_puts_relevant_candidates_first_and_counts_a_lone_copy():
+    copies = [doc(5, f"Before. {PASSAGE}"), doc(6, f"{PASSAGE}. After."), doc(9, "Other.")]
+    queries = [{"id": "q", "relevant": [{"text": PASSAGE, "grade": 2}]}]
+    qrels = ev.qrels_for(queries, copies)
+    candidates = {"q": [(copies[2], 0.9), (copies[1], 0.5), (copies[0], 0.1)]}
+    perfect = ev.perfect_run(candidates, qrels, k=3)
+    assert ev.evaluate(qrels, perfect, "mrr@10") == 1.0
+    without_marked = ev.perfect_run({"q": candidates["q"][:2]}, qrels, k=2)
+    assert ev.evaluate(qrels, without_marked, "recall@1") == 1.0  # the copy stands in for it
+
+
 def test_small_chunks_inside_a_passage_and_the_highest_grade_count():
     relevant = [{"text": "Union", "grade": 1}, {"text": PASSAGE, "grade": 2}]
     assert label([doc(7, "State of the Union"), doc(8, "Nothing here")], relevant=relevant) == {
@@ -276,7 +315,10 @@ def test_threshold_outcomes_count_empty_off_topic_lists_and_lost_answers():
         "answer_returned": 2,  # q3's top passages hold no relevant chunk
         "answer_lost": 1,  # q2's answer scored 0.6
     }
-    assert "1 of  2" in ev.describe_outcomes(outcome)
+    assert ev.describe_outcomes(outcome).splitlines() == [
+        "off-topic questions left with nothing: 1 of 2 (50%)",
+        "answers lost: 1 of the 2 answerable questions whose passages held one (50%)",
+    ]
 
 
 def test_calibration_picks_the_lowest_threshold_with_the_best_balance():

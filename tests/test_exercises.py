@@ -1,6 +1,8 @@
-"""Every exercise (helpers/exercises.py): its solution in solutions/ passes the self-check, a
+"""Every exercise (helpers/exercises/): its solution in solutions/ passes the self-check, a
 plausible mistake gets a "Not yet" that names it, and an unfinished answer (None) prints "Not yet"
-without raising. The checks run the course's real code: FAISS, models, ranx, inference.py."""
+without raising. The checks run the course's real code: FAISS, models, ranx, inference.py. The
+exercises that change the pipeline (k in 01, a threshold in 02, fusion weights in 03) are also
+checked for the effect they measure."""
 
 from __future__ import annotations
 
@@ -51,16 +53,31 @@ def cross_encoder(random_head_cross_encoder_dir):
 # --- 01 · Retrieve passages with FAISS -------------------------------------------------------
 
 
-def test_01_top5_ids(retriever, capsys):
-    answer = solution("01_retrieve_with_faiss").exercise_1(retriever, UKRAINE)
-    expect(capsys, ex.check_01_top5_ids(answer, retriever, UKRAINE), True, str(answer))
-    expect(capsys, ex.check_01_top5_ids(answer[::-1], retriever, UKRAINE), False, "wrong order")
-    documents = retriever.invoke(UKRAINE)[:5]
-    expect(capsys, ex.check_01_top5_ids(documents, retriever, UKRAINE), False, "Documents")
-    ids = [d.metadata["id"] for d in retriever.invoke(UKRAINE)]
-    expect(capsys, ex.check_01_top5_ids(ids, retriever, UKRAINE), False, "20 ids")
-    expect(capsys, ex.check_01_top5_ids(42, retriever, UKRAINE), False, "could not read")
-    expect(capsys, ex.check_01_top5_ids(None, retriever, UKRAINE), False, "replace the None")
+@pytest.fixture(scope="module")
+def seed_answer_ids(chunks):
+    seed = next(q for q in ev.load_queries() if q["query"] == ECONOMY)
+    return sorted(int(i) for i in ev.label_chunks([seed], chunks)[seed["id"]])
+
+
+def test_01_smallest_k(retriever, seed_answer_ids, capsys):
+    answer = solution("01_retrieve_with_faiss").exercise_1(retriever, ECONOMY, seed_answer_ids)
+
+    def check(k):
+        return ex.check_01_smallest_k(k, retriever, ECONOMY, seed_answer_ids)
+
+    # The measured effect: with k - 1 one answer chunk is missing, with k none is.
+    found = {d.metadata["id"] for d in retriever.vectorstore.similarity_search(ECONOMY, k=answer)}
+    fewer = {
+        d.metadata["id"] for d in retriever.vectorstore.similarity_search(ECONOMY, k=answer - 1)
+    }
+    assert set(seed_answer_ids) <= found and not set(seed_answer_ids) <= fewer
+    expect(capsys, check(answer), True, f"k={answer} finds all {len(seed_answer_ids)}")
+    expect(capsys, check(answer - 1), False, "misses chunk(s)")
+    expect(capsys, check(answer + 5), False, "a smaller k")
+    if len(seed_answer_ids) != answer:
+        expect(capsys, check(len(seed_answer_ids)), False, "that many only if")
+    expect(capsys, check("twenty"), False, "could not read")
+    expect(capsys, check(None), False, "replace the None")
 
 
 def test_01_l2_distances(retriever, capsys):
@@ -78,27 +95,42 @@ def test_01_l2_distances(retriever, capsys):
 # --- 02 · Rerank with a cross-encoder --------------------------------------------------------
 
 
-def test_02_thresholded_docs(retriever, cross_encoder, capsys):
-    everything = ScoredCrossEncoderReranker(model=cross_encoder, top_n=20).compress_documents(
-        retriever.invoke(ECONOMY), ECONOMY
-    )
-    scores = [d.metadata["rerank_score"] for d in everything]
-    threshold = (scores[2] + scores[3]) / 2  # keeps 3 of at most 5: the threshold binds
-
-    def check(answer):
-        return ex.check_02_thresholded_docs(answer, retriever, cross_encoder, ECONOMY, 5, threshold)
+def test_02_threshold_binds_on_the_model_it_is_checked_with(retriever, cross_encoder, capsys):
+    def check(threshold):
+        return ex.check_02_threshold_keeps(threshold, retriever, cross_encoder, ECONOMY, 5, 2)
 
     answer = solution("02_rerank_with_a_cross_encoder").exercise_1(
-        retriever, cross_encoder, ECONOMY, top_n=5, threshold=threshold
+        retriever, cross_encoder, ECONOMY
     )
-    assert len(answer) == 3
-    expect(capsys, check(answer), True, "3 of at most 5")
-    unthresholded = build_reranking_retriever(retriever, top_n=5, cross_encoder=cross_encoder)
-    expect(capsys, check(unthresholded.invoke(ECONOMY)), False, "below the threshold")
-    expect(capsys, check(retriever.invoke(ECONOMY)[:3]), False, "no rerank_score")
-    expect(capsys, check(answer[::-1]), False, "not sorted")
-    expect(capsys, check(everything[1:2]), False, "not what the reranker keeps")
+    kept = build_reranking_retriever(
+        retriever, top_n=5, cross_encoder=cross_encoder, score_threshold=answer
+    ).invoke(ECONOMY)
+    assert len(kept) == 2  # the measured effect: the threshold, not top_n, cut the list
+    expect(capsys, check(answer), True, "keeps 2 of at most 5")
+    expect(capsys, check(0.0), False, "top_n did the cutting")
+    expect(capsys, check(1.0), False, "0 kept: lower it")
+    scores = [
+        d.metadata["rerank_score"]
+        for d in ScoredCrossEncoderReranker(model=cross_encoder, top_n=20).compress_documents(
+            retriever.invoke(ECONOMY), ECONOMY
+        )
+    ]
+    expect(capsys, check((scores[2] + scores[3]) / 2), False, "3 kept: raise it")
+    expect(capsys, check("high"), False, "could not read")
     expect(capsys, check(None), False, "replace the None")
+
+
+def test_02_threshold_exercise_binds_on_the_trained_reranker(retriever, capsys):
+    """The notebook checks the exercise with the profile's real reranker: no empty answer passes."""
+    from helpers.reranking import make_cross_encoder
+
+    trained = make_cross_encoder()
+    answer = solution("02_rerank_with_a_cross_encoder").exercise_1(retriever, trained, ECONOMY)
+    expect(capsys, ex.check_02_threshold_keeps(answer, retriever, trained, ECONOMY, 5, 2), True)
+    for trivial in (0.0, 1.0):  # keep everything top_n allows, or nothing
+        expect(
+            capsys, ex.check_02_threshold_keeps(trivial, retriever, trained, ECONOMY, 5, 2), False
+        )
 
 
 def test_02_pairs_scored(retriever, capsys):
@@ -142,28 +174,32 @@ def test_03_mrr_by_hand(capsys):
     expect(capsys, check(None), False, "replace the None")
 
 
-def test_03_recall_ceiling(chunks, retriever, capsys):
+def test_03_hybrid_recall(chunks, embeddings, capsys):
+    from helpers import build_faiss_retriever
+
     answerable = ev.select(ev.load_queries(), answerable=True)
-    labels = ev.label_chunks(answerable, chunks)
-    test_ids = [q["id"] for q in ev.select(answerable, "test")]
-    dense_candidates = ev.first_stage_candidates(retriever, answerable, 20)
+    questions = ev.select(answerable, "test")
+    qrels = ev.qrels_for(questions, chunks)
+    bm25 = ev.bm25_retriever(chunks, k=30)
+    dense = build_faiss_retriever(chunks, embeddings, k=30)
+    weights = (0.2, 0.8)
     answer = solution("03_measure_what_reranking_buys").exercise_2(
-        dense_candidates, labels, test_ids, k=20, top_n=3
+        bm25, dense, questions, qrels, weights=weights
     )
 
-    def check(answer):
-        return ex.check_03_recall_ceiling(answer, dense_candidates, labels, test_ids, 20, 3)
+    def check(value):
+        return ex.check_03_hybrid_recall(value, bm25, dense, questions, qrels, weights)
 
-    expect(capsys, check(answer), True, "at best Recall@3 = ")
-    qrels = ev.build_qrels({q: labels[q] for q in test_ids})
-    dense_run = ev.candidates_run({q: dense_candidates[q] for q in test_ids}, 20, "dense")
-    from ranx import evaluate
+    def recall(retriever, name):
+        candidates = ev.first_stage_candidates(retriever, questions, 20)
+        return float(ev.evaluate(qrels, ev.candidates_run(candidates, 20, name), "recall@5"))
 
-    recall_at_20 = float(evaluate(qrels, dense_run, "recall@20", make_comparable=True))
-    assert recall_at_20 > answer + 0.01  # the exercise's point: top_n lowers the ceiling
-    expect(capsys, check(recall_at_20), False, "that is Recall@20")
-    recall_at_3 = float(evaluate(qrels, dense_run, "recall@3", make_comparable=True))
-    expect(capsys, check(recall_at_3), False, "dense order's Recall@3")
+    equal = recall(ev.hybrid_retriever(bm25, dense), "equal")
+    expect(capsys, check(answer), True, "with equal weights")
+    if abs(equal - answer) > 0.0005:  # the exercise's point: the weights move the measurement
+        expect(capsys, check(equal), False, "equal-weights hybrid")
+    expect(capsys, check(recall(bm25, "BM25")), False, "BM25 alone")
+    expect(capsys, check(-1.0), False, "ev.hybrid_retriever")
     expect(capsys, check(None), False, "replace the None")
 
 

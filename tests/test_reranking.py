@@ -9,6 +9,7 @@ from helpers.reranking import (
     before_after_table,
     build_reranking_retriever,
     make_cross_encoder,
+    reranked_with_scores,
     sigmoid,
     unknown_token_share,
 )
@@ -115,6 +116,28 @@ def test_before_after_table_has_every_candidate(retriever, cross_encoder):
     assert len(lines) == 22
     kept = lines[0].index("kept")
     assert sum(line[kept : kept + 4] == "top " for line in lines[2:]) == 3
+
+
+def test_before_after_table_without_scores_keeps_ranks_and_drops_numbers(retriever, cross_encoder):
+    candidates = retriever.invoke(QUERY)
+    rescored = ScoredCrossEncoderReranker(model=cross_encoder, top_n=20).compress_documents(
+        candidates, QUERY
+    )
+    with_scores = before_after_table(candidates, rescored, top_n=3).splitlines()
+    ranks_only = before_after_table(candidates, rescored, top_n=3, scores=False).splitlines()
+    assert "logit" in with_scores[0] and "logit" not in ranks_only[0]
+    assert [line.split()[:4] for line in ranks_only[2:]] == [
+        line.split()[:4] for line in with_scores[2:]
+    ]
+
+
+def test_reranked_with_scores_returns_the_compressors_scores_best_first(retriever, cross_encoder):
+    reranker = ScoredCrossEncoderReranker(model=cross_encoder, top_n=4)
+    results = reranked_with_scores(retriever, reranker)(QUERY)
+    kept = reranker.compress_documents(retriever.invoke(QUERY), QUERY)
+    assert [d.metadata["id"] for d, _ in results] == [d.metadata["id"] for d in kept]
+    assert [s for _, s in results] == [d.metadata["rerank_score"] for d in kept]
+    assert [s for _, s in results] == sorted((s for _, s in results), reverse=True)
 
 
 def test_unknown_token_share_sees_chinese_the_english_vocabulary_cannot_read(cross_encoder):

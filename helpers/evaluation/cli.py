@@ -11,12 +11,17 @@ from helpers.evaluation.fusion import hybrid_retriever
 from helpers.evaluation.labels import (
     DEFAULT_QUERIES,
     SPLITS,
-    build_qrels,
-    label_chunks,
     load_queries,
+    qrels_for,
     select,
 )
-from helpers.evaluation.runs import bm25_retriever, bm25_search, make_run, rerank_search
+from helpers.evaluation.runs import (
+    as_search,
+    bm25_retriever,
+    bm25_search,
+    make_run,
+    rerank_search,
+)
 from helpers.evaluation.significance import compare_runs, metrics_for, top_score_separation
 
 
@@ -88,7 +93,7 @@ def _searches(chunks, k: int, notes: list[str]) -> dict:
 
 def _scored(search, query: str) -> bool:
     """Say whether ``search`` returns scores (rank fusion returns documents only)."""
-    results = list(search(query))
+    results = list(as_search(search)(query))
     return bool(results) and isinstance(results[0], tuple)
 
 
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     answerable, no_answer = select(queries, answerable=True), select(queries, answerable=False)
-    qrels = build_qrels(label_chunks(answerable, chunks))
+    qrels = qrels_for(answerable, chunks)
     notes: list[str] = []
     runs, separations = [], {}
     for name, search in _searches(chunks, args.k, notes).items():

@@ -15,29 +15,36 @@ def pipeline_name(row: dict) -> str:
     return f"{row['first']} + {row['second']} (k={row['k']})"
 
 
+def pipeline_run(row: dict, candidates: dict, scores: dict, query_ids=None):
+    """Return the ranx Run of one measured pipeline (a row of ``pipeline_rows``)."""
+    from helpers.evaluation.runs import candidates_run, reranked_run
+
+    lists = candidates[row["first"]]
+    if query_ids is not None:
+        lists = {q: lists[q] for q in query_ids}
+    if row["second"] == "none":  # a first stage alone: its whole list (MRR@10 looks at 10)
+        return candidates_run(lists, max(len(d) for d in lists.values()), pipeline_name(row))
+    return reranked_run(lists, scores[row["second"]], row["k"], pipeline_name(row))
+
+
 def pipeline_rows(qrels, candidates: dict, scores: dict, ks, top_ns) -> list[dict]:
     """Measure every first stage alone and with every second stage at every k and top_n.
 
     ``candidates``: {first stage: {query: [(doc, score)]}}; ``scores``: {second stage:
     {query: {chunk id: score}}}. Each row holds Recall@top_n, nDCG@top_n and MRR@10 (ranx).
     """
-    from ranx import evaluate
-
-    from helpers.evaluation.runs import candidates_run, reranked_run
+    from helpers.evaluation.significance import evaluate
 
     rows = []
-    for first, lists in candidates.items():
-        setups = [("none", None, candidates_run(lists, max(top_ns), first))]
-        for second, by_id in scores.items():
-            setups += [(second, k, reranked_run(lists, by_id, k, first)) for k in ks]
-        for second, k, run in setups:
+    for first in candidates:
+        setups = [("none", None)] + [(second, k) for second in scores for k in ks]
+        for second, k in setups:
             for n in top_ns:
+                row = {"first": first, "second": second, "k": k or n, "top_n": n}
+                run = pipeline_run(row, candidates, scores)
                 names = [f"recall@{n}", f"ndcg@{n}", "mrr@10"]
-                values = evaluate(qrels, run, names, make_comparable=True)
-                rows.append(
-                    {"first": first, "second": second, "k": k or n, "top_n": n}
-                    | dict(zip(("recall", "ndcg", "mrr"), map(float, values.values()), strict=True))
-                )
+                values = map(float, evaluate(qrels, run, names).values())
+                rows.append(row | dict(zip(("recall", "ndcg", "mrr"), values, strict=True)))
     return rows
 
 

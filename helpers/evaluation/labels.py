@@ -4,10 +4,13 @@ Labels are exact substrings of the corpus, so they survive any change of chunkin
 passage marks ONE chunk (policy ``"one_chunk"``, the default): the chunk holding the most of it,
 the first such chunk when two hold all of it (a passage inside the 100-character overlap of two
 neighbours), and only if it holds at least half of the shorter of the two texts. A neighbour that
-holds a copy or a fragment of an already credited passage is not relevant: a ranking that spends
-two of its top 3 slots on one sentence must not score as if it found two answers. A chunk marked
-by several passages takes the highest grade. ``"any_overlap"`` is the earlier policy (every chunk
-holding half of a passage is relevant), kept to show the difference (data/eval/README.md).
+holds a fragment is not relevant, and a ranking that spends two of its top 3 slots on one
+sentence must not score as if it found two answers. When the neighbour holds whole everything
+the marked chunk is credited for, it is an equally good answer: ``whole_copies`` records it, and
+whichever of the two a ranking shows first earns the credit (``credit_first_copy``; the other is
+a duplicate). A chunk marked by several passages takes the highest grade. ``"any_overlap"`` is
+the earlier policy (every chunk holding half of a passage is relevant), kept to show the
+difference (data/eval/README.md).
 """
 
 from __future__ import annotations
@@ -110,8 +113,48 @@ def label_chunks(queries: list[dict], chunks, policy: str = "one_chunk") -> dict
     return labels
 
 
-def build_qrels(labels: dict[str, dict[str, int]]):
-    """Build ranx Qrels, leaving out queries without relevant chunks."""
+def whole_copies(queries: list[dict], chunks) -> dict[str, dict[str, str]]:
+    """Map, per query, each unmarked chunk that holds whole all of a marked chunk's passages.
+
+    {query id: {copy's chunk id: marked chunk id}}: the copy is as good an answer as the chunk
+    it repeats, so whichever of the two a ranking shows first earns the credit.
+    """
+    copies = {}
+    for query in queries:
+        credited: dict[str, list[str]] = {}
+        for passage in query.get("relevant", []):
+            for chunk in credited_chunks(passage["text"], chunks):
+                credited.setdefault(str(chunk.metadata["id"]), []).append(passage["text"])
+        copies[query["id"]] = {
+            str(chunk.metadata["id"]): marked
+            for marked, texts in credited.items()
+            for chunk in chunks
+            if str(chunk.metadata["id"]) not in credited
+            and all(text in chunk.page_content for text in texts)
+        }
+    return copies
+
+
+def build_qrels(labels: dict[str, dict[str, int]], copies: dict | None = None):
+    """Build ranx Qrels, leaving out queries without relevant chunks.
+
+    ``copies`` (from ``whole_copies``) travels with the qrels: the course's evaluation functions
+    (``evaluate``, ``compare_runs``, ``per_query``) let the first copy a ranking shows earn it.
+    """
     from ranx import Qrels
 
-    return Qrels({qid: grades for qid, grades in labels.items() if grades})
+    qrels = Qrels({qid: grades for qid, grades in labels.items() if grades})
+    qrels.copies = {qid: copies[qid] for qid in labels if copies and copies.get(qid)}
+    return qrels
+
+
+def answer_chunks(queries: list[dict], chunks) -> dict[str, set[str]]:
+    """Return each query's chunks that hold an answer: marked ones and their whole copies."""
+    labels, copies = label_chunks(queries, chunks), whole_copies(queries, chunks)
+    return {q: set(labels[q]) | set(copies.get(q, {})) for q in labels}
+
+
+def qrels_for(queries: list[dict], chunks, query_ids=None):
+    """Return the Qrels of ``queries`` (only ``query_ids`` if given), copies included."""
+    keep = [q for q in queries if query_ids is None or q["id"] in set(query_ids)]
+    return build_qrels(label_chunks(keep, chunks), whole_copies(keep, chunks))

@@ -164,6 +164,50 @@ def reranked_run(candidates: dict, scores: dict, k: int, name: str):
     )
 
 
+def perfect_run(candidates: dict, qrels, k: int, name: str = "perfect reranker"):
+    """Return a ranx Run of each query's first ``k`` candidates, relevant ones first by grade.
+
+    No reranker of these k candidates can do better: its Recall@n is the ceiling (notebook 03).
+    A whole copy counts as its marked chunk when that chunk is not among the candidates.
+    """
+    from ranx import Run
+
+    grades, copies = qrels.to_dict(), getattr(qrels, "copies", {})
+    runs = {}
+    for qid, docs in candidates.items():
+        ids = [str(d.metadata["id"]) for d, _ in docs[:k]]
+        mapping = {c: m for c, m in copies.get(qid, {}).items() if m not in ids}
+        grade = grades.get(qid, {})
+        ranked = sorted(ids, key=lambda i: -grade.get(mapping.get(i, i), 0))  # stable sort
+        runs[qid] = {i: float(len(ranked) - r) for r, i in enumerate(ranked)}
+    return credit_first_copy(Run(runs, name=name), copies)
+
+
+def credit_first_copy(run, copies: dict | None):
+    """Return ``run`` with each whole copy shown before its marked chunk renamed to it.
+
+    ``copies`` is ``whole_copies``'s {query: {copy id: marked id}}. A copy ranked above its
+    marked chunk (or shown without it) earns the marked chunk's grade; the marked chunk, shown
+    later, becomes the duplicate and earns nothing. Without copies the run is returned as is.
+    """
+    from ranx import Run
+
+    if not copies:
+        return run
+    renamed = {}
+    for qid, scores in run.to_dict().items():
+        mapping, swap, shown = copies.get(qid, {}), {}, set()
+        for doc in sorted(scores, key=scores.get, reverse=True):
+            marked = mapping.get(doc)
+            if marked and marked not in shown and doc not in swap:
+                swap[doc], swap[marked] = marked, doc
+            shown.add(swap.get(doc, doc))
+        renamed[qid] = {swap.get(doc, doc): score for doc, score in scores.items()}
+    result = Run(renamed, name=run.name)
+    result.metadata = dict(run.metadata)
+    return result
+
+
 def runs_at_k(candidates: dict, cross_scores: dict, k: int):
     """Return (first-stage run, reranked run) over each query's first ``k`` candidates."""
     from ranx import Run

@@ -5,11 +5,19 @@ from __future__ import annotations
 import math
 
 
+def evaluate(qrels, run, metrics, return_mean: bool = True):
+    """Return ranx's ``metrics`` of ``run``, the first whole copy shown earning its credit."""
+    from ranx import evaluate as ranx_evaluate
+
+    from helpers.evaluation.runs import credit_first_copy
+
+    run = credit_first_copy(run, getattr(qrels, "copies", None))
+    return ranx_evaluate(qrels, run, metrics, return_mean=return_mean, make_comparable=True)
+
+
 def per_query(qrels, run, metric: str = "ndcg@10") -> dict[str, float]:
     """Return ``metric`` for every query of ``qrels``, by query id."""
-    from ranx import evaluate
-
-    values = evaluate(qrels, run, metric, return_mean=False, make_comparable=True)
+    values = evaluate(qrels, run, metric, return_mean=False)
     return dict(zip(qrels.keys(), map(float, values), strict=True))
 
 
@@ -57,6 +65,9 @@ def compare_runs(
     import numba
     from ranx import compare
 
+    from helpers.evaluation.runs import credit_first_copy
+
+    runs = [credit_first_copy(run, getattr(qrels, "copies", None)) for run in runs]
     threads = numba.get_num_threads()
     try:  # ranx seeds only the calling thread's RNG: one thread makes p-values repeatable
         report = compare(
@@ -76,6 +87,13 @@ def significantly_better(report, a: str, b: str, metric: str) -> bool:
     """Say whether run ``a`` beats run ``b`` on ``metric`` after the report's correction."""
     test = report.comparisons[a, b][metric]
     return bool(test["significant"]) and report.results[a][metric] > report.results[b][metric]
+
+
+def verdict(report, a: str, b: str, metric: str) -> str:
+    """Return "better", "worse" or "n.s." (no significant difference) for run ``a`` vs ``b``."""
+    if significantly_better(report, a, b, metric):
+        return "better"
+    return "worse" if significantly_better(report, b, a, metric) else "n.s."
 
 
 def top_score_separation(answerable_run, no_answer_run) -> float | None:

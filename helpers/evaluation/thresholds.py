@@ -18,8 +18,9 @@ def threshold_outcomes(returned: dict, labels: dict, threshold: float) -> dict:
     """Count off-topic questions left with nothing and answerable ones that lose their answer.
 
     A passage is kept when its score is at least ``threshold`` (as ``score_threshold`` does).
-    An answerable question loses its answer when its top_n held a relevant chunk and none of
-    them is kept; ``labels`` maps a query to {chunk id: grade} ({} for a no-answer question).
+    An answerable question loses its answer when its top_n held an answer chunk and none of
+    them is kept; ``labels`` maps a query to its answer chunks (``answer_chunks``; empty for a
+    no-answer question).
     """
     off_topic = [q for q in returned if not labels.get(q)]
     answered = [q for q in returned if any(c in labels.get(q, {}) for c, _ in returned[q])]
@@ -55,12 +56,11 @@ def calibrate_threshold(returned: dict, labels: dict) -> float:
 
 
 def describe_outcomes(outcome: dict) -> str:
-    """Return two lines: off-topic questions left empty, answers lost, as counts and shares."""
+    """Return two lines: off-topic questions left with nothing, answers lost, counts and shares."""
     empty, off = outcome["off_topic_empty"], outcome["off_topic"]
     lost, had = outcome["answer_lost"], outcome["answer_returned"]
     return (
-        f"off-topic questions that return nothing:      {empty:>2} of {off:>2} "
-        f"({empty / max(off, 1):.0%})\n"
-        f"answerable questions that lose their answer:  {lost:>2} of {had:>2} "
-        f"({lost / max(had, 1):.0%} of those whose top passages held one)"
+        f"off-topic questions left with nothing: {empty} of {off} ({empty / max(off, 1):.0%})\n"
+        f"answers lost: {lost} of the {had} answerable questions whose passages held one "
+        f"({lost / max(had, 1):.0%})"
     )

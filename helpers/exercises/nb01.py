@@ -7,25 +7,32 @@ import math
 from helpers.exercises.common import _check, _close, _mistake
 
 
-def check_01_top5_ids(answer, retriever, question: str) -> bool:
-    """Check the ids of the 5 chunks FAISS ranks best for ``question`` (notebook 01)."""
+def check_01_smallest_k(answer, retriever, question: str, answer_ids) -> bool:
+    """Check the smallest k whose FAISS results hold every labelled answer chunk (notebook 01)."""
+    store = retriever.vectorstore
+    wanted = {int(i) for i in answer_ids}
 
-    def truth():
-        return [d.metadata["id"] for d in retriever.vectorstore.similarity_search(question, k=5)]
+    def found(k: int) -> set:
+        return {d.metadata["id"] for d in store.similarity_search(question, k=k)} & wanted
 
-    def judge(ids, top5):
-        if any(hasattr(item, "page_content") for item in ids):
-            return False, "these are Documents: give their ids, doc.metadata['id']."
-        ids = [int(item) for item in ids]
-        if len(ids) != 5:
-            return False, f"{len(ids)} ids: give the first 5 only, best first."
-        if ids == top5:
-            return True, f"the inner-product top 5 for this question is {top5}."
-        if sorted(ids) == sorted(top5):
-            return False, "the right chunks in the wrong order: keep the retriever's order."
-        return False, "not the retriever's top 5: take the first 5 of retriever.invoke(question)."
+    def truth():  # rank every chunk once; the deepest answer chunk sets the smallest k
+        ranked = [d.metadata["id"] for d in store.similarity_search(question, k=store.index.ntotal)]
+        return max(ranked.index(i) for i in wanted) + 1
 
-    return _check(answer, "a list of 5 chunk ids", truth, judge)
+    def judge(k, smallest):
+        k = int(k)
+        if k == smallest:
+            return True, (
+                f"k={k} finds all {len(wanted)} answer chunks; k={k - 1} finds {len(found(k - 1))}."
+            )
+        if k == len(wanted):
+            return False, "that many only if the answers were the top ones: look at their ranks."
+        if k < smallest:
+            missing = sorted(wanted - found(k))
+            return False, f"k={k} misses chunk(s) {missing}: their rank is deeper than {k}."
+        return False, f"k={k} finds them all, but so does a smaller k: find the deepest answer."
+
+    return _check(answer, "a whole number (a k)", truth, judge)
 
 
 def check_01_l2_distances(answer, retriever, question: str) -> bool:

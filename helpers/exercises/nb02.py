@@ -5,32 +5,36 @@ from __future__ import annotations
 from helpers.exercises.common import _check, _mistake
 
 
-def check_02_thresholded_docs(answer, retriever, cross_encoder, question, top_n, threshold):
-    """Check the documents a reranker keeps with both top_n and a threshold (notebook 02)."""
-    from helpers.reranking import ScoredCrossEncoderReranker
+def check_02_threshold_keeps(answer, retriever, cross_encoder, question, top_n: int, keep: int):
+    """Check a score threshold that makes a top_n reranker keep exactly ``keep`` (notebook 02)."""
+    from helpers.reranking import ScoredCrossEncoderReranker, build_reranking_retriever
 
-    def truth():
-        reranker = ScoredCrossEncoderReranker(
-            model=cross_encoder, top_n=top_n, score_threshold=threshold
+    candidates = retriever.invoke(question)
+
+    def truth():  # every candidate's sigmoid score, best first: the threshold must fall between
+        everything = ScoredCrossEncoderReranker(model=cross_encoder, top_n=len(candidates))
+        ranked = everything.compress_documents(candidates, question)
+        scores = [d.metadata["rerank_score"] for d in ranked]
+        if len(scores) <= keep or scores[keep] == scores[keep - 1]:
+            raise RuntimeError(f"scores tie at the cut: no threshold keeps exactly {keep}")
+        return scores
+
+    def judge(threshold, _scores):
+        threshold = float(threshold)
+        reranking = build_reranking_retriever(
+            retriever, top_n=top_n, cross_encoder=cross_encoder, score_threshold=threshold
         )
-        kept = reranker.compress_documents(retriever.invoke(question), question)
-        return [d.metadata["id"] for d in kept]
+        kept = reranking.invoke(question)
+        window = f"above sigmoid score #{keep + 1} and at most #{keep}, best first"
+        if len(kept) == keep:
+            return True, f"{threshold} keeps {keep} of at most {top_n}: the threshold binds."
+        if len(kept) == top_n:
+            return False, f"{top_n} kept: top_n did the cutting, not the threshold ({window})."
+        if len(kept) > keep:
+            return False, f"{len(kept)} kept: raise it ({window})."
+        return False, f"{len(kept)} kept: lower it ({window})."
 
-    def judge(docs, kept):
-        if any("rerank_score" not in d.metadata for d in docs):
-            return False, "no rerank_score in metadata: rerank with build_reranking_retriever."
-        scores = [d.metadata["rerank_score"] for d in docs]
-        if len(docs) > top_n:
-            return False, f"{len(docs)} documents, but top_n={top_n} keeps at most {top_n}."
-        if docs and min(scores) < threshold:
-            return False, f"a score of {min(scores):.2f} is below the threshold {threshold:.2f}."
-        if scores != sorted(scores, reverse=True):
-            return False, "not sorted by rerank_score, best first."
-        if [d.metadata["id"] for d in docs] != kept:
-            return False, "not what the reranker keeps for this question's FAISS candidates."
-        return True, f"{len(docs)} of at most {top_n} passages score ≥ {threshold:.2f}: {kept}."
-
-    return _check(answer, "the list of Documents the retriever returns", truth, judge)
+    return _check(answer, "a number between 0 and 1", truth, judge)
 
 
 class _PairCounter:
