@@ -41,7 +41,6 @@ JSONLINES = "application/jsonlines"
 REQUEST_KEYS = ("pairs", "text_pairs")  # accepted request keys, the first is the canonical one
 RESPONSE_KEY = "scores"
 DEFAULT_MAX_PAIRS = 256
-MAX_PAIRS_ENV = "RERANKER_MAX_PAIRS"
 SHOWN_CHARS = 40  # how much of a client's header an error message repeats
 
 # error code -> HTTP status. 4xx: the client's mistake, the same request will fail again.
@@ -109,11 +108,6 @@ class Limits:
     def pairs_per_call(self, max_length: int = 512) -> int:
         """Return how many pairs a client may send per call whatever their length."""
         return max(1, min(self.max_pairs, self.max_tokens // max_length))
-
-
-def max_pairs() -> int:
-    """Return the most pairs one request may carry (env ``RERANKER_MAX_PAIRS``)."""
-    return Limits.from_env().max_pairs
 
 
 def media_type(header: str | None) -> str:
