@@ -27,7 +27,7 @@ def main() -> int:
     """Prepare both models of the active profile; print one line each."""
     config = load_config()
     if config.profile == "offline" and not os.environ.get("RERANK_RERANKER_MODEL"):
-        from helpers.offline_reranker import build
+        from helpers.offline_reranker.build import build
 
         build()
     print(f"profile: {config.profile}")

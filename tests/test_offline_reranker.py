@@ -1,20 +1,26 @@
-"""The offline reranker: cache key, training-pair generation, and the built model's quality.
+"""The offline reranker: cache key, training lists, the trainer's plumbing, the CLI, the bar.
 
-Nothing here trains: the model tests use the one `make models` built, and skip without it.
+The model tests use the model `make models` built (they skip locally without it, and fail in
+CI); everything above them runs in seconds, except the CLI test (a tiny real training run).
 """
 
 import json
 import os
 import random
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from helpers import offline_reranker as reranker
-from helpers.offline_reranker import Group, Recipe
+from helpers.offline_reranker import pairs, recipe
+from helpers.offline_reranker.recipe import Recipe
 
-DEV_QUERIES = Path(__file__).parent / "data" / "reranker_dev_queries.json"
+ROOT = Path(__file__).resolve().parents[1]
+OWN_DEV_QUERIES = Path(__file__).parent / "data" / "reranker_dev_queries.json"
 SEED_QUERY = "What is the plan for the economy?"
 PASSAGES = [
     "Inflation is robbing families of their gains. My top priority is getting prices down.",
@@ -25,130 +31,239 @@ PASSAGES = [
 ]
 
 
-def fake_encode(texts):
-    """Embed texts as normalised bag-of-letters vectors: enough to rank by word overlap."""
-    vectors = np.array([[t.lower().count(c) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts])
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+# --- cache key and folders --------------------------------------------------------------------
 
 
-# --- cache key ---------------------------------------------------------------------------------
+def test_recipe_hash_is_short_hex():
+    value = reranker.recipe_hash()
+    assert len(value) == 12 and int(value, 16) >= 0
 
 
-def test_recipe_hash_is_stable_and_short():
-    assert reranker.recipe_hash() == reranker.recipe_hash()
-    assert len(reranker.recipe_hash()) == 12
-    assert reranker.recipe_hash() == reranker.hash_bytes(Path(reranker.__file__).read_bytes())
+def test_hash_covers_every_recipe_file_and_the_training_data(monkeypatch, tmp_path):
+    copies = []
+    for path in recipe.RECIPE_FILES:
+        copy = tmp_path / path.name
+        copy.write_bytes(path.read_bytes())
+        copies.append(copy)
+    monkeypatch.setattr(recipe, "RECIPE_FILES", tuple(copies))
+    names = {path.name for path in copies}
+    assert {"pairs.py", "train.py", "build.py", "maxp.py", "faq.jsonl"} <= names
+    before = reranker.recipe_hash()
+    for copy in copies:
+        original = copy.read_bytes()
+        copy.write_bytes(original + b"\n")
+        assert reranker.recipe_hash() != before, f"{copy.name} is not in the hash"
+        copy.write_bytes(original)
+    assert reranker.recipe_hash() == before
 
 
-def test_hash_changes_when_the_source_changes():
-    source = Path(reranker.__file__).read_bytes()
-    assert reranker.hash_bytes(source + b"\n# one more comment\n") != reranker.hash_bytes(source)
+def test_hash_covers_the_dev_questions_but_not_the_test_ones(monkeypatch, tmp_path):
+    queries = json.loads(recipe.DEV_QUERIES.read_text())
+    path = tmp_path / "queries.json"
+    monkeypatch.setattr(recipe, "DEV_QUERIES", path)
+    path.write_text(json.dumps(queries))
+    before = reranker.recipe_hash()
+    test_query = next(q for q in queries["queries"] if q.get("split", "test") == "test")
+    test_query["query"] += " (edited)"
+    path.write_text(json.dumps(queries))
+    assert reranker.recipe_hash() == before  # the test split never shapes the model
+    dev_query = next(q for q in queries["queries"] if q.get("split") == "dev")
+    dev_query["query"] += " (edited)"
+    path.write_text(json.dumps(queries))
+    assert reranker.recipe_hash() != before
 
 
 def test_model_dir_is_keyed_by_the_hash_under_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
-    folder = reranker.model_dir()
-    assert folder == tmp_path / "models" / f"offline-reranker-{reranker.recipe_hash()}"
+    monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
+    assert (
+        reranker.model_dir() == tmp_path / "models" / f"offline-reranker-{reranker.recipe_hash()}"
+    )
+
+
+def test_a_perturbed_training_goes_to_another_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
+    normal = reranker.model_dir()
+    for name in reranker.PERTURBATIONS:
+        monkeypatch.setenv("RERANK_TRAIN_PERTURBATION", name)
+        assert reranker.perturbation() == name
+        assert reranker.model_dir() != normal and name in reranker.model_dir().name
+    monkeypatch.setenv("RERANK_TRAIN_PERTURBATION", "cosmic-rays")
+    with pytest.raises(ValueError, match="RERANK_TRAIN_PERTURBATION"):
+        reranker.model_dir()
+
+
+def test_config_names_the_model_without_importing_the_trainer():
+    code = (
+        "import sys; from helpers.config import load_config; c = load_config(); "
+        "heavy = [m for m in ('sentence_transformers', 'torch', 'helpers.offline_reranker.train') "
+        "if m in sys.modules]; print(c.reranker_model, heavy)"
+    )
+    env = {**os.environ, "RERANK_PROFILE": "offline", "RERANK_TRAIN_PERTURBATION": ""}
+    env.pop("RERANK_RERANKER_MODEL", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert f"offline-reranker-{reranker.recipe_hash()} []" in out.stdout
 
 
 def test_build_skips_an_existing_model(monkeypatch, tmp_path):
+    from helpers.offline_reranker import build
+
     monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
     folder = reranker.model_dir()
     folder.mkdir(parents=True)
-    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+    for name in recipe.REQUIRED_FILES:
         (folder / name).write_text("{}")
-    monkeypatch.setattr(reranker, "corpus_passages", lambda: pytest.fail("should not train"))
-    assert reranker.build() == folder
+    monkeypatch.setattr(build, "fine_tune", lambda *a, **k: pytest.fail("should not train"))
+    assert build.build() == folder
 
 
-# --- training pairs ----------------------------------------------------------------------------
+def test_a_failed_save_leaves_no_model_and_no_staging_folder(tmp_path):
+    from helpers.offline_reranker.build import publish
+
+    class Broken:
+        def save_pretrained(self, folder, **kwargs):
+            (Path(folder) / "config.json").write_text("{}")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        publish(Broken(), tmp_path / "model", {})
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_sentences_drop_short_fragments():
-    sentences = reranker.split_sentences(PASSAGES[0] + "\n" + PASSAGES[4])
-    assert sentences == [
-        "Inflation is robbing families of their gains.",
-        "My top priority is getting prices down.",
-    ]
+# --- training lists ----------------------------------------------------------------------------
 
 
-def test_keyword_query_keeps_only_content_words_and_is_seeded():
+def test_keyword_query_keeps_content_words_and_is_seeded():
     sentence = "We will build a national network of charging stations for electric vehicles."
-    first = reranker.keyword_query(sentence, random.Random(0), keep=0.6)
-    assert first == reranker.keyword_query(sentence, random.Random(0), keep=0.6)
+    no_swap = Recipe(keep_words=0.6)
+    first = pairs.keyword_query(sentence, random.Random(0), no_swap)
+    assert first == pairs.keyword_query(sentence, random.Random(0), no_swap)
     words = first.split()
     assert 2 <= len(words) < len(sentence.split())
-    assert not {w.lower() for w in words} & reranker.STOPWORDS
+    assert not {w.lower() for w in words} & pairs.STOPWORDS
     assert all(w in sentence for w in words)
-
-
-def test_keyword_query_swaps_words_for_neighbours_at_the_given_rate():
-    sentence = "We will build a national network of charging stations for electric vehicles."
-    always = reranker.keyword_query(sentence, random.Random(0), 0.6, lambda w: ["zz"], 1.0)
-    assert set(always.split()) == {"zz"}
-    never = reranker.keyword_query(sentence, random.Random(0), 0.6, lambda w: ["zz"], 0.0)
-    assert never == reranker.keyword_query(sentence, random.Random(0), keep=0.6)
+    always = replace(no_swap, substitute_words=1.0)
+    swapped = pairs.keyword_query(sentence, random.Random(0), always, lambda w: ["zz"])
+    assert set(swapped.split()) == {"zz"}
 
 
 def test_word_neighbours_come_from_minilms_embedding_table():
-    neighbours = reranker.word_neighbours(reranker.base_model_path(), count=5)
+    from helpers.offline_reranker.build import base_model_path
+
+    neighbours = pairs.word_neighbours(base_model_path(), count=5)
     assert "cops" in neighbours("Police")
     assert len(neighbours("inflation")) == 5
-    # Inflections are not paraphrases, and split words have no single embedding row.
     assert not [w for w in neighbours("police") if w.startswith("poli")]
     assert neighbours("daycare") == []
 
 
-def test_cut_out_removes_the_sentence_unless_too_little_remains():
-    sentence = "My top priority is getting prices down."
-    assert sentence not in reranker.cut_out(PASSAGES[0] * 2, sentence)
-    assert reranker.cut_out(PASSAGES[0], PASSAGES[0]) == PASSAGES[0]
+def test_pseudo_queries_cover_each_sentence_with_its_passage():
+    plain = Recipe(keyword_share=0.0, variants=2)
+    queries = pairs.pseudo_queries(PASSAGES, plain, random.Random(0))
+    sentences = [s for p in PASSAGES for s in pairs.split_sentences(p, plain.min_words)]
+    assert len(queries) == 2 * len(sentences)
+    assert all(query in passage for query, passage in queries)  # whole sentences, no keywords
+    framed = pairs.pseudo_queries(PASSAGES, Recipe(keyword_share=1.0, question_share=1.0),
+                                  random.Random(0))  # fmt: skip
+    assert all(query.endswith("?") for query, _ in framed)
+    assert framed == pairs.pseudo_queries(PASSAGES, Recipe(keyword_share=1.0, question_share=1.0),
+                                          random.Random(0))  # fmt: skip
 
 
-def test_pseudo_queries_point_at_every_passage_holding_the_sentence():
-    passages = [PASSAGES[0], PASSAGES[0] + " " + PASSAGES[1], PASSAGES[2]]
-    items = reranker.pseudo_queries(passages, random.Random(0), Recipe(keyword_share=0.0))
-    sentences = [item["sentence"] for item in items]
-    assert len(sentences) == len(set(sentences))
-    first = items[0]
-    assert first["query"] == first["sentence"] and first["positives"] == [0, 1]
+def test_the_committed_faq_file_holds_real_questions_with_answers():
+    rows = pairs.faq_pairs(10_000)
+    assert len(rows) == 463 and Recipe().faq_rows <= len(rows)
+    assert all(q.endswith("?") and len(a) >= 80 for q, a in rows)
+    assert len({q for q, _ in rows}) > 0.95 * len(rows)
+    assert pairs.faq_pairs(0) == [] and len(pairs.faq_pairs(3)) == 3
 
 
-def test_mined_negatives_are_top_ranked_non_positives():
-    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
-    recipe = Recipe(negatives=2, negative_pool=3)
-    negatives = reranker.mine_negatives(scores, [1], random.Random(0), recipe)
-    assert len(negatives) == 2 and set(negatives) <= {0, 2, 3}
-    assert negatives == sorted(negatives, key=lambda i: -scores[i])
+@pytest.fixture(scope="module")
+def bi_encoder():
+    from helpers.offline_reranker.build import base_model_path, load_bi_encoder
+
+    return load_bi_encoder(base_model_path())
 
 
-def test_groups_are_well_formed_and_deterministic():
-    recipe = Recipe(negatives=2, negative_pool=3)
-    groups = reranker.make_groups(PASSAGES, fake_encode, recipe, seed=7)
-    assert groups == reranker.make_groups(PASSAGES, fake_encode, recipe, seed=7)
-    assert len(groups) == len(reranker.split_sentences("\n".join(PASSAGES)))
-    for group in groups:
-        assert isinstance(group, Group) and group.query.strip()
-        assert len(group.passages) == len(group.teacher) == 3
-        assert len(set(group.passages[1:])) == 2
-        assert all(p in PASSAGES for p in group.passages[1:])
+def test_mined_lists_start_with_the_positive_then_distinct_negatives(bi_encoder):
+    queries = [("electric car chargers", PASSAGES[1]), ("prices too high", PASSAGES[0])]
+    lists = pairs.mine_lists(queries, PASSAGES, bi_encoder, Recipe(negatives=3))
+    assert lists.column_names == ["query", "passages"] and len(lists) == 2
+    for (query, positive), row in zip(queries, lists, strict=True):
+        assert row["query"] == query and row["passages"][0] == positive
+        negatives = row["passages"][1:]
+        assert 1 <= len(negatives) <= 3 and positive not in negatives
+        assert len(set(negatives)) == len(negatives) and set(negatives) <= set(PASSAGES)
 
 
-def test_batches_cover_every_group_once_per_epoch():
-    groups = [Group(str(i), ["p"], [0.0]) for i in range(5)]
-    plan = reranker.batches(groups, Recipe(epochs=2, groups_per_step=2), seed=3)
-    assert [len(b) for b in plan] == [2, 2, 1, 2, 2, 1]
-    assert sorted(g.query for b in plan[:3] for g in b) == [str(i) for i in range(5)]
+def test_teacher_labels_are_maxp_over_the_temperature_plus_the_bonus(bi_encoder):
+    from datasets import Dataset
+
+    from helpers.maxp import maxp_scores
+    from helpers.offline_reranker.build import embed_function
+
+    row = {"query": "charging stations", "passages": [PASSAGES[1], PASSAGES[0]]}
+    settings = Recipe(temperature=0.1, positive_bonus=2.0)
+    (labels,) = pairs.teacher_labels(Dataset.from_list([row]), embed_function(bi_encoder),
+                                     settings)["labels"]  # fmt: skip
+    teacher = maxp_scores(embed_function(bi_encoder), row["query"], row["passages"])
+    np.testing.assert_allclose(labels, [teacher[0] / 0.1 + 2.0, teacher[1] / 0.1], rtol=1e-5)
 
 
-def test_loss_prefers_the_positive():
-    import torch
+def test_dev_samples_hold_the_labelled_chunks_and_the_first_stages_top_k(chunks, retriever):
+    from helpers import evaluation as ev
 
-    recipe = Recipe(distill_weight=0.5)
-    teacher = torch.tensor([[0.9, 0.1, 0.0]])
-    good = reranker.group_loss(torch.tensor([[5.0, 0.0, 0.0]]), teacher, recipe)
-    bad = reranker.group_loss(torch.tensor([[0.0, 5.0, 0.0]]), teacher, recipe)
-    assert good < bad
+    queries = ev.select(ev.load_queries(), "dev", answerable=True)[:3]
+    samples = pairs.dev_samples(queries, chunks, retriever, k=20)
+    labels = ev.label_chunks(queries, chunks)
+    texts = {str(c.metadata["id"]): c.page_content for c in chunks}
+    for query, sample in zip(queries, samples, strict=True):
+        assert sample["query"] == query["query"] and len(sample["documents"]) == 20
+        assert sorted(sample["positive"]) == sorted(texts[i] for i in labels[query["id"]])
+
+
+def test_the_head_learns_faster_than_the_frozen_lower_layers():
+    from helpers.offline_reranker import train
+    from helpers.offline_reranker.build import base_model_path
+
+    settings = Recipe(frozen_layers=2)
+    model = train.load_start(base_model_path(), max_length=64)
+    train.freeze_lower(model, settings.frozen_layers)
+    body = model[0].model.base_model
+    assert not any(p.requires_grad for p in body.embeddings.parameters())
+    assert not any(p.requires_grad for p in body.encoder.layer[1].parameters())
+    assert all(p.requires_grad for p in body.encoder.layer[2].parameters())
+    head, rest = train.make_optimizer(model, settings).param_groups
+    assert head["lr"] == settings.head_learning_rate and rest["lr"] == settings.learning_rate
+    assert sum(p.numel() for p in head["params"]) == 384 + 1  # one logit: weights and bias
+
+
+# --- the command line: a tiny real training run -------------------------------------------------
+
+
+def test_cli_adapts_a_reranker_to_a_small_corpus(tmp_path):
+    from helpers.reranking import make_cross_encoder
+
+    corpus = tmp_path / "notes.txt"
+    corpus.write_text("\n\n".join(PASSAGES * 2), encoding="utf-8")
+    out = tmp_path / "my-reranker"
+    command = [sys.executable, "-m", "helpers.offline_reranker", "--corpus", str(corpus),
+               "--out", str(out), "--max-steps", "2", "--no-faq"]  # fmt: skip
+    env = {**os.environ, "RERANK_THREADS": "1", "RERANK_TRAIN_PERTURBATION": ""}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "%|" not in done.stderr  # no progress bars
+    info = json.loads((out / "recipe.json").read_text())
+    assert info["steps"] == 2 and info["corpus"] == "notes.txt"
+    scores = make_cross_encoder(str(out)).score([("charging stations", PASSAGES[1])])
+    assert np.isfinite(scores).all()
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and "--force" in again.stderr
+    alone = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 2 and "--corpus and --out go together" in alone.stderr
 
 
 # --- the built model (`make models` builds it before `make test`) ----------------------------
@@ -172,66 +287,77 @@ def cross_encoder():
     return make_cross_encoder(str(built_model_dir()))
 
 
-def mrr_before_after(cross_encoder, retriever, chunks, queries, k: int = 20):
-    """Return MRR@10 (ranx) of the base top k and of the same k reranked, for these queries."""
+def dense_and_reranked(cross_encoder, retriever, chunks, queries, k: int = 20) -> dict:
+    """Return {run: {metric: value}} (ranx) for the dense top k and the same k reranked."""
     from helpers import evaluation as ev
 
     qrels = ev.build_qrels(ev.label_chunks(queries, chunks))
     candidates = ev.first_stage_candidates(retriever, queries, k)
-    base, reranked = ev.runs_at_k(
+    dense, reranked = ev.runs_at_k(
         candidates, ev.score_candidates(cross_encoder, queries, candidates), k
     )
-    report = ev.compare_runs(qrels, [base, reranked], k=k)
-    return report.results["dense"]["mrr@10"], report.results["reranked"]["mrr@10"]
+    return ev.compare_runs(qrels, [dense, reranked], k=k).results
 
 
-def dev_queries() -> list[dict]:
-    """Return the recipe's own development questions in the labeled-query format."""
-    items = json.loads(DEV_QUERIES.read_text())["queries"]
+def own_dev_queries() -> list[dict]:
+    """Return the recipe's own development questions in the labelled-query format."""
+    items = json.loads(OWN_DEV_QUERIES.read_text())["queries"]
     return [
         {"id": f"d{i}", "query": q["question"], "relevant": [{"text": q["answer"], "grade": 2}]}
         for i, q in enumerate(items)
     ]
 
 
-def test_model_folder_holds_fp32_weights_and_a_recipe():
+def test_model_folder_holds_fp32_weights_and_its_recipe():
     folder = built_model_dir()
     info = json.loads((folder / "recipe.json").read_text())
     assert info["recipe_hash"] == reranker.recipe_hash()
+    assert info["recipe"] == json.loads(json.dumps(Recipe().__dict__))
     config = json.loads((folder / "config.json").read_text())
     assert len(config["id2label"]) == 1
     assert config.get("dtype", config.get("torch_dtype")) == "float32"
 
 
 def test_scores_are_deterministic(cross_encoder):
-    pairs = [(SEED_QUERY, p) for p in PASSAGES]
-    first = np.array(list(cross_encoder.score(pairs)))
+    pairs_ = [(SEED_QUERY, p) for p in PASSAGES]
+    first = np.array(list(cross_encoder.score(pairs_)))
     assert first.shape == (len(PASSAGES),)
-    np.testing.assert_array_equal(first, np.array(list(cross_encoder.score(pairs))))
+    np.testing.assert_array_equal(first, np.array(list(cross_encoder.score(pairs_))))
 
 
-# The issue's bar: reranking the base top 20 keeps at least 90% of the base retriever's MRR@10,
-# on every split of the labeled questions and on the recipe's own dev questions. Measured with
-# recipe 6524849c61e6: test 94%, dev 91%, all 93%, recipe dev 95% (it does not beat the base).
+# The issue's bar (issue 13), on the course's labelled questions, reranking the dense top 20:
+# MRR@10 and nDCG@10 at least dense's on test and on dev, higher on all answerable questions,
+# Recall@5 at most 0.02 below dense's. Measured: see docs/offline_reranker.md.
+BAR_SLACK = {"mrr@10": 0.0, "ndcg@10": 0.0, "recall@5": 0.02}
+
+
 @pytest.mark.parametrize("split", ["test", "dev", None], ids=["test", "dev", "all"])
-def test_bar_on_the_labeled_query_set(cross_encoder, retriever, chunks, split):
+def test_the_bar_on_the_labelled_questions(cross_encoder, retriever, chunks, split):
     from helpers import evaluation as ev
 
     queries = ev.select(ev.load_queries(), split, answerable=True)
-    base, reranked = mrr_before_after(cross_encoder, retriever, chunks, queries)
-    assert reranked >= 0.9 * base, f"MRR@10 reranked {reranked:.3f} vs base {base:.3f}"
+    results = dense_and_reranked(cross_encoder, retriever, chunks, queries)
+    dense, reranked = results["dense"], results["reranked"]
+    for metric, slack in BAR_SLACK.items():
+        assert reranked[metric] >= dense[metric] - slack, (metric, reranked, dense)
+    if split is None:
+        assert reranked["mrr@10"] > dense["mrr@10"] and reranked["ndcg@10"] > dense["ndcg@10"]
 
 
-def test_bar_on_the_recipes_own_dev_questions(cross_encoder, retriever, chunks):
-    base, reranked = mrr_before_after(cross_encoder, retriever, chunks, dev_queries())
-    assert reranked >= 0.9 * base, f"MRR@10 reranked {reranked:.3f} vs base {base:.3f}"
+def test_the_recipes_own_dev_questions_are_not_worse(cross_encoder, retriever, chunks):
+    results = dense_and_reranked(cross_encoder, retriever, chunks, own_dev_queries())
+    assert results["reranked"]["mrr@10"] >= results["dense"]["mrr@10"], results
 
 
-def test_seed_query_puts_the_economy_on_top(cross_encoder, retriever):
+def test_seed_question_top_3_holds_two_labelled_passages(cross_encoder, retriever, chunks):
+    from helpers import evaluation as ev
     from helpers.reranking import ScoredCrossEncoderReranker
 
-    candidates = retriever.invoke(SEED_QUERY)
+    (seed,) = [q for q in ev.load_queries() if q["id"] == "q01"]
+    assert seed["query"] == SEED_QUERY
+    relevant = ev.label_chunks([seed], chunks)["q01"]
     top = ScoredCrossEncoderReranker(model=cross_encoder, top_n=3).compress_documents(
-        candidates, SEED_QUERY
+        retriever.invoke(SEED_QUERY), SEED_QUERY
     )
-    assert all("econom" in d.page_content.lower() for d in top)
+    ids = [str(d.metadata["id"]) for d in top]
+    assert sum(i in relevant for i in ids) >= 2, (ids, sorted(relevant))
