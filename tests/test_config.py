@@ -1,12 +1,18 @@
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from helpers import config
 from helpers.config import ModelUnavailableError, load_config, resolve_model
+from helpers.hub_rehearsal import snapshot_path
+
+EMBEDDING, RERANKER = config.DEFAULT_EMBEDDING_MODEL, config.DEFAULT_RERANKER_MODEL
 
 
 @pytest.fixture
@@ -61,25 +67,71 @@ def test_missing_local_model_names_the_fix(tmp_path):
         resolve_model(str(tmp_path / "absent"), "RERANK_RERANKER_MODEL")
 
 
-def test_uncached_hub_model_fails_fast_offline(monkeypatch, tmp_path):
+def run_with_cache(cache, *args: str, **env) -> subprocess.CompletedProcess:
+    """Run Python with HF_HUB_CACHE set before anything imports huggingface_hub, as a user does."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("RERANK_", "HF_HUB_"))}
+    clean.update(HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE="1", **env)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=clean, timeout=300
+    )
+
+
+def test_default_profile_resolves_hub_ids_to_cache_snapshots(hub_cache):
+    code = (
+        "from helpers.config import load_config, resolve_model\n"
+        "c = load_config()\n"
+        "print(resolve_model(c.embedding_model, 'RERANK_EMBEDDING_MODEL'))\n"
+        "print(resolve_model(c.reranker_model, 'RERANK_RERANKER_MODEL'))"
+    )
+    run = run_with_cache(hub_cache, "-c", code, RERANK_PROFILE="default")
+    assert run.returncode == 0, run.stderr
+    expected = [snapshot_path(hub_cache, repo) for repo in (EMBEDDING, RERANKER)]
+    assert [Path(line) for line in run.stdout.split()] == expected
+    for snapshot in expected:  # snapshots/<commit>/ of links into ../../blobs
+        assert snapshot.parent.name == "snapshots" and (snapshot / "config.json").is_symlink()
+
+
+def test_prepare_models_finds_the_default_profile_in_the_cache(hub_cache):
+    run = run_with_cache(hub_cache, "-m", "helpers.prepare_models")
+    assert run.returncode == 0, run.stderr
+    assert "profile: default" in run.stdout
+    assert EMBEDDING in run.stdout and RERANKER in run.stdout and "missing" not in run.stderr
+
+
+def test_uncached_hub_model_fails_fast_offline(monkeypatch, use_hub_cache, tmp_path):
+    use_hub_cache(tmp_path / "empty-cache")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(config, "_cached_snapshot", lambda repo_id: None)
     start = time.perf_counter()
-    with pytest.raises(ModelUnavailableError, match="RERANK_PROFILE=offline"):
-        resolve_model("BAAI/bge-reranker-base", "RERANK_RERANKER_MODEL")
+    with pytest.raises(ModelUnavailableError, match="not in the local.*RERANK_PROFILE=offline"):
+        resolve_model(RERANKER, "RERANK_RERANKER_MODEL")
     assert time.perf_counter() - start < 5
 
 
-def test_unreachable_hub_fails_fast_with_advice(monkeypatch):
+def test_a_snapshot_without_weights_is_not_a_model(hub_cache, monkeypatch, use_hub_cache, tmp_path):
+    # An interrupted download: refs/main and the snapshot exist, the weights' links do not.
+    partial = tmp_path / "partial-cache"
+    shutil.copytree(hub_cache, partial, symlinks=True)
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        (snapshot_path(partial, RERANKER) / name).unlink()
+    use_hub_cache(partial)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError, match="only partly in the local.*make models"):
+        resolve_model(RERANKER, "RERANK_RERANKER_MODEL")
+    assert resolve_model(EMBEDDING, "RERANK_EMBEDDING_MODEL") == str(
+        snapshot_path(partial, EMBEDDING)
+    )
+
+
+def test_unreachable_hub_fails_fast_with_advice(monkeypatch, use_hub_cache, tmp_path):
+    use_hub_cache(tmp_path / "empty-cache")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(config, "_cached_snapshot", lambda repo_id: None)
     # A closed loopback port: the Hub "exists" but answers nothing, as on a plane.
     import huggingface_hub.hf_api
 
     monkeypatch.setattr(huggingface_hub.hf_api.api, "endpoint", "http://127.0.0.1:9")
     start = time.perf_counter()
     with pytest.raises(ModelUnavailableError, match="cannot be reached.*make models"):
-        resolve_model("BAAI/bge-reranker-base", "RERANK_RERANKER_MODEL")
+        resolve_model(RERANKER, "RERANK_RERANKER_MODEL")
     assert time.perf_counter() - start < 15
 
 
@@ -96,3 +148,8 @@ def test_model_labels_hide_machine_paths():
     assert (
         config.model_label("/tmp/x/offline-reranker-abc") == "offline-reranker-abc (local folder)"
     )
+
+
+def test_a_cache_snapshot_is_labelled_with_its_hub_id(hub_cache):
+    for repo_id in (EMBEDDING, RERANKER):  # not "<commit hash> (local folder)"
+        assert config.model_label(str(snapshot_path(hub_cache, repo_id))) == repo_id
