@@ -10,20 +10,27 @@ STAMP := $(VENV)/.installed
 SERVE_STAMP := .venv-serve/.installed
 
 # Committed and checked outputs must not contain progress bars; learners keep theirs.
-test notebooks: export HF_HUB_DISABLE_PROGRESS_BARS := 1
+test test-perturbed notebooks: export HF_HUB_DISABLE_PROGRESS_BARS := 1
 # The corpus mirror that tests and CI use, when this checkout sits beside ../shared.
 MIRROR := $(wildcard $(abspath ..)/shared/data)
 ifneq ($(MIRROR),)
 export RERANK_DATA_MIRROR ?= $(MIRROR)
 endif
 
-.PHONY: help venv serve-venv check data models run serve bench test rehearse lint format lab notebooks clean
+.PHONY: help venv serve-venv check data models run serve bench test test-perturbed rehearse lint format lab notebooks clean
 
 help: ## Show this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {printf "  make %-15s %s\n", $$1, $$2}'
+
+# The oldest Python the pins install on (pyproject's requires-python; tests/test_project.py).
+PYTHON_MIN := 3.11
 
 $(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MIN)".split("."))))' || { \
+		echo "rerank-lab needs Python $(PYTHON_MIN) or newer (the pinned numpy, transformers and langchain require it);" >&2; \
+		echo "$(PYTHON) is $$($(PYTHON) -V 2>&1). Install Python $(PYTHON_MIN) and run: make PYTHON=python$(PYTHON_MIN) $(MAKECMDGOALS)" >&2; \
+		exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, from its exact pin: anything else would pull the multi-GB CUDA build.
 	$(BIN)/pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
@@ -55,6 +62,14 @@ test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
 	RERANK_PROFILE=offline $(BIN)/pytest
 
+# The same recipe trained so that only the last bits of the weights move, as on another CPU
+# (README, Contributing: the nbval rule); its own cache, so the normal build stays untouched.
+PERTURBED := RERANK_PROFILE=offline RERANK_CACHE_DIR=$(HOME)/.cache/rerank-lab-perturbed \
+	RERANK_TRAIN_PERTURBATION=threads1
+test-perturbed: lint $(SERVE_STAMP) ## nbval over notebooks/ against an offline reranker trained with a last-bits perturbation
+	$(PERTURBED) $(MAKE) --no-print-directory models
+	$(PERTURBED) $(BIN)/pytest notebooks
+
 # The default profile's models as a stand-in Hub cache (real layout, files and configs, random
 # weights): every notebook and the serving path run as `make run` would run them, with no Hub.
 REHEARSAL := $(abspath build/rehearse)
@@ -85,7 +100,7 @@ notebooks: models $(SERVE_STAMP) ## Re-execute notebooks in place (offline profi
 serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker) and serve it on :8080
 	$(BIN)/python -m helpers.sagemaker serve $(MODEL)
 
-bench: models $(SERVE_STAMP) ## Benchmark reranking speed side by side; results in build/bench/
+bench: models $(SERVE_STAMP) ## Benchmark every CPU backend, LangChain, latency, HTTP, threads; build/bench/ (fails if a part breaks)
 	$(BIN)/python -m helpers.bench --out build/bench
 
 lab: models ## Open JupyterLab on the notebooks
