@@ -13,6 +13,12 @@ timing only). The ``onnx/``, ``openvino/`` and ``tf_model.h5`` files the real re
 ship are placeholder bytes: nothing in the course loads them; they are there so that packaging's
 allow-list is tested against the real file set.
 
+What a rehearsal cannot show: the real models' numbers (scores, rankings, metrics, thresholds,
+the Chinese example), the Hub download itself (network, rate limits, the real files' bytes), the
+real tokenizers' exact token counts (the stand-ins' vocabularies are learnt from one speech), and
+the placeholder ONNX/OpenVINO/TensorFlow copies. The tokenizers' training breaks ties differently
+from run to run, so two builds may differ in a few vocabulary entries (the weights are seeded).
+
 One module a job: ``layout`` (the cache's folders and links), ``vocab`` (tokenizers trained on
 the corpus), ``models`` (the two repositories' files), ``timing`` (the default profile's heavy
 steps, measured on the real-dimension stand-in).

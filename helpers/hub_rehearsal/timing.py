@@ -3,7 +3,9 @@
 The stand-in has the real models' configs, so the work per token is the real work; its weights
 are random and its tokenizers are trained on the course corpus, so the token counts are close to,
 not equal to, the real ones (both are printed). Parameter counts and download sizes are computed
-from the real configs, not downloaded. Run it on an otherwise idle machine:
+from the real configs, not downloaded. Each step prints its wall time and the CPU time of this
+process (all threads): on a busy machine the wall time grows, the CPU time much less, so
+"CPU s / threads" bounds what an idle machine would take. Run it on an otherwise idle machine:
 
     python -m helpers.hub_rehearsal build/rehearse-real/hub --size real-dimension
     HF_HUB_CACHE=build/rehearse-real/hub HF_HUB_OFFLINE=1 RERANK_PROFILE=default \\
@@ -40,14 +42,20 @@ def machine() -> str:
     )
 
 
-def seconds(step, repeats: int = 3) -> float:
-    """Return the median wall time of ``step()`` over ``repeats`` runs."""
-    times = []
+def seconds(step, repeats: int = 3) -> tuple[float, float]:
+    """Return the median (wall, CPU) seconds of ``step()`` over ``repeats`` runs."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def shown(wall_cpu: tuple[float, float]) -> str:
+    """Return 'wall 1.2 s, CPU 2.0 s'."""
+    return f"wall {wall_cpu[0]:.1f} s, CPU {wall_cpu[1]:.1f} s"
 
 
 def model_facts() -> list[str]:
@@ -76,40 +84,49 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.hub_rehearsal.timing")
     parser.add_argument("--pairs", type=int, default=2700, help="notebook 03's pair count")
     parser.add_argument("--questions", type=int, default=4, help="questions actually scored")
+    parser.add_argument("--threads", type=int, help="torch threads (default: as the notebooks)")
     args = parser.parse_args(argv)
-    from helpers import build_faiss_retriever, load_config, make_embeddings, split_corpus
+    from helpers import (
+        build_faiss_retriever,
+        load_config,
+        make_embeddings,
+        set_cpu_threads,
+        split_corpus,
+    )
     from helpers.reranking import make_cross_encoder
 
+    set_cpu_threads(args.threads)
     if load_config().profile != "default":
         parser.error("set RERANK_PROFILE=default (and HF_HUB_CACHE to the stand-in cache)")
     print("machine:", machine())
     print("\n".join(model_facts()))
     chunks = split_corpus()
     texts = [chunk.page_content for chunk in chunks]
-    started = time.perf_counter()
-    embeddings = make_embeddings(device="cpu")
-    print(f"load the embedding model: {time.perf_counter() - started:.1f} s")
+    embeddings = None
+
+    def load_embeddings():
+        nonlocal embeddings
+        embeddings = make_embeddings(device="cpu")
+
+    print("load the embedding model:", shown(seconds(load_embeddings, repeats=1)))
     embed = seconds(lambda: embeddings.embed_documents(texts), repeats=2)
-    print(f"embed the corpus ({len(texts)} chunks): {embed:.1f} s")
+    print(f"embed the corpus ({len(texts)} chunks):", shown(embed))
     retriever = build_faiss_retriever(chunks, embeddings, k=CANDIDATES)
-    started = time.perf_counter()
     cross_encoder = make_cross_encoder(device="cpu")
-    print(f"load the cross-encoder: {time.perf_counter() - started:.1f} s")
     workload = question_pairs(chunks, retriever, args.questions)
     twenty = workload[0][:20]
     cross_encoder.score(twenty)  # warm-up
-    score_twenty = seconds(lambda: cross_encoder.score(twenty))
-    print(f"score 20 pairs (k=20, one question): {score_twenty:.2f} s")
-    started = time.perf_counter()
-    for pairs in workload:
-        cross_encoder.score(pairs)
+    print(
+        "score 20 pairs (k=20, one question):", shown(seconds(lambda: cross_encoder.score(twenty)))
+    )
+    wall, cpu = seconds(lambda: [cross_encoder.score(pairs) for pairs in workload], repeats=1)
     scored = sum(map(len, workload))
-    per_pair = (time.perf_counter() - started) / scored
     tokens = cross_encoder.client.tokenizer([q for q, _ in twenty], [d for _, d in twenty])
     mean_tokens = statistics.mean(len(ids) for ids in tokens["input_ids"])
+    scale = args.pairs / scored / 60
     print(
-        f"notebook 03's scoring: {scored} pairs measured, {per_pair * 1000:.0f} ms a pair -> "
-        f"{args.pairs} pairs about {per_pair * args.pairs / 60:.1f} min (extrapolated); "
+        f"notebook 03's scoring: {scored} pairs measured ({shown((wall, cpu))}) -> {args.pairs} "
+        f"pairs about {wall * scale:.1f} min wall, {cpu * scale:.1f} min CPU (extrapolated); "
         f"{mean_tokens:.0f} stand-in tokens a pair"
     )
     print("machine after:", machine())
