@@ -38,25 +38,34 @@ def check_03_mrr_by_hand(answer, ranked: dict, qrels: dict) -> bool:
     return _check(answer, "a number", truth, judge)
 
 
-def check_03_recall_ceiling(answer, dense_candidates, labels, query_ids, k: int, top_n: int):
-    """Check the best Recall@top_n any reranker of the dense top k can reach (notebook 03)."""
-    from ranx import Qrels, evaluate
+def check_03_hybrid_recall(answer, bm25, dense, questions, qrels, weights, k=20, top_n=5):
+    """Check the Recall@top_n of a re-weighted hybrid first stage on ``questions`` (notebook 03)."""
+    from helpers import evaluation as ev
 
-    qrels = Qrels({q: labels[q] for q in query_ids})
-    top_k = {q: [str(d.metadata["id"]) for d, _ in dense_candidates[q][:k]] for q in query_ids}
-    perfect = {q: sorted(ids, key=lambda i, q=q: -labels[q].get(i, 0)) for q, ids in top_k.items()}
+    def recall(retriever, name) -> float:
+        candidates = ev.first_stage_candidates(retriever, questions, k)
+        return float(ev.evaluate(qrels, ev.candidates_run(candidates, k, name), f"recall@{top_n}"))
 
-    def recall(ranked, cutoff):
-        return float(evaluate(qrels, _ranx_run(ranked), f"recall@{cutoff}", make_comparable=True))
+    def truth():
+        return recall(ev.hybrid_retriever(bm25, dense, weights=weights), "hybrid")
 
-    def judge(value, ceiling):
-        if abs(float(value) - ceiling) <= 0.005:
-            return True, f"at best Recall@{top_n} = {ceiling:.2f}: {top_n} slots, filled from {k}."
+    def judge(value, measured):
+        equal = recall(ev.hybrid_retriever(bm25, dense), "hybrid 0.5/0.5")
+        if abs(float(value) - measured) <= 0.0005:
+            if abs(measured - equal) <= 0.0005:
+                change = "the same as"
+            else:
+                change = "above" if measured > equal else "below"
+            return True, (
+                f"Recall@{top_n} {measured:.4f} with weights {tuple(weights)}, {change} "
+                f"{equal:.4f} with equal weights."
+            )
         mistakes = [
-            (recall(top_k, k), f"that is Recall@{k}: only {top_n} passages are returned."),
-            (recall(top_k, top_n), f"that is the dense order's Recall@{top_n}: rerank it."),
+            (equal, f"that is the equal-weights hybrid: pass weights={tuple(weights)}."),
+            (recall(dense, "dense"), "that is the dense retriever alone: fuse it with BM25."),
+            (recall(bm25, "BM25"), "that is BM25 alone: fuse it with the dense retriever."),
         ]
-        hint = f"per question: min({top_n}, relevant in the top {k}) / all its relevant."
-        return False, _mistake(float(value), mistakes) or hint
+        hint = f"build ev.hybrid_retriever(bm25, dense, weights=...), take its top {k}, ranx."
+        return False, _mistake(float(value), mistakes, 0.0005) or hint
 
-    return _check(answer, "a number", lambda: recall(perfect, top_n), judge)
+    return _check(answer, "a number", truth, judge)
