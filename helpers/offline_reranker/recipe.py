@@ -51,11 +51,12 @@ class Recipe:
     substitute_words: float = 0.5  # chance that a keyword is swapped for an embedding neighbour
     neighbours: int = 5  # a swapped word is drawn from this many nearest whole-word tokens
     question_share: float = 0.5  # share of keyword queries phrased as a question
-    # Real questions: the first rows of data/faq/faq.jsonl (0: none; the file has 463).
-    faq_rows: int = 240
+    # Real questions: the first rows of data/faq/faq.jsonl (the file has 463). 0 because on the
+    # dev questions 240 FAQ rows in place of a second epoch did worse (docs/offline_reranker.md).
+    faq_rows: int = 0
     # Hard negatives mined by util.mine_hard_negatives from the bi-encoder's ranking. Budget: in
     # fp32 one (query, passage) pair costs ~0.3 CPU-seconds forward + backward (2 AVX-512 cores), so
-    # 10 minutes on 2 cores buy ~3,000 pairs: 1 epoch of (in-domain + FAQ) lists of 1 + 3 passages.
+    # 10 minutes on 2 cores buy ~3,000 pairs: 2 epochs of ~380 lists of 1 + 3 passages.
     negatives: int = 3
     relative_margin: float = 0.05  # skip negatives within 5% of the positive's score
     # Teacher: MaxP (helpers.maxp) over each list, as soft labels for ListNet.
@@ -63,7 +64,7 @@ class Recipe:
     temperature: float = 0.05  # teacher scores are divided by this before the softmax
     positive_bonus: float = 1.0  # added to the labelled positive's scaled teacher score
     # Optimisation (sentence-transformers' CrossEncoderTrainer).
-    epochs: int = 1
+    epochs: int = 2
     batch_size: int = 8  # queries per step, each with 1 + `negatives` passages
     learning_rate: float = 2e-4
     head_learning_rate: float = 2e-3  # the new one-logit head starts random: let it move fast

@@ -117,7 +117,7 @@ def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1, m
 
     With ``evaluator`` (a CrossEncoderRerankingEvaluator named "dev"), the model is evaluated at
     the middle and at the end of training and the checkpoint with the best dev nDCG@10 is kept
-    (the full build trains one epoch: 10 minutes on 2 cores buy no more in fp32). Checkpoints go
+    (the full build trains 2 epochs: 10 minutes on 2 cores buy no more in fp32). Checkpoints go
     to a temporary folder, never into the repository.
     """
     from sentence_transformers.cross_encoder import CrossEncoderTrainer
