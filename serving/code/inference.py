@@ -129,6 +129,11 @@ def load_reranker(model_dir: str | None, context=None) -> Reranker:
 
 def transform_fn(model: Reranker, input_data, content_type, accept, context=None):
     """Answer one request: its scores, or an error with its own status and a JSON body."""
+    if context is not None and len(accept or "") > schema.MAX_ACCEPT_CHARS:
+        # Both toolkits copy Accept into the answer's Content-Type, and multi-model-server 1.1.11
+        # kills the worker when a header outgrows its read buffer ("Worker died."): refuse it
+        # through the toolkit's own error path, which sends no header.
+        raise _toolkit_error(schema.long_accept(accept))
     try:
         if isinstance(model, schema.ServerError):  # what model_fn returned when loading failed
             raise model
@@ -162,6 +167,17 @@ def as_serving_error(err: Exception) -> schema.ServingError:
         )
     LOG.exception("scoring failed")
     return schema.ServerError("model_failed", "scoring failed; the endpoint's log has the details")
+
+
+def _toolkit_error(error: schema.ServingError) -> Exception:
+    """Return error as the plain sagemaker-inference handler's exception, which keeps its status."""
+    try:
+        from sagemaker_inference.errors import BaseInferenceToolkitError
+    except ImportError:  # not in a SageMaker container
+        return error
+    wrapped = BaseInferenceToolkitError(error.status, str(error), phrase=error.phrase)
+    wrapped.args = (str(error),)  # the Hugging Face toolkit answers str(exception) with a 400
+    return wrapped
 
 
 def _out_of_memory(err: Exception) -> bool:

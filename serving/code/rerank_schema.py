@@ -42,6 +42,7 @@ REQUEST_KEYS = ("pairs", "text_pairs")  # accepted request keys, the first is th
 RESPONSE_KEY = "scores"
 DEFAULT_MAX_PAIRS = 256
 SHOWN_CHARS = 40  # how much of a client's header an error message repeats
+MAX_ACCEPT_CHARS = 64  # longer Accept headers are refused (inference.py says why)
 
 # error code -> HTTP status. 4xx: the client's mistake, the same request will fail again.
 # 5xx: the server's fault (SageMaker counts them as Invocation5XXErrors).
@@ -141,6 +142,14 @@ def check_accept(accept: str | None) -> None:
         raise RequestError(
             "unsupported_accept", f"this endpoint answers {JSON}, not {shown(accept)}"
         )
+
+
+def long_accept(accept: str) -> RequestError:
+    """Return the error for an Accept header longer than MAX_ACCEPT_CHARS."""
+    return RequestError(
+        "unsupported_accept",
+        f"an Accept header of {len(accept)} characters, at most {MAX_ACCEPT_CHARS}: send {JSON}",
+    )
 
 
 def parse_request(body: bytes | str, limits: Limits | None = None) -> list[tuple[str, str]]:
