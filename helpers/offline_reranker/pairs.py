@@ -115,18 +115,23 @@ def mine_lists(pairs, corpus: list[str], bi_encoder, recipe: Recipe):
 
     queries, positives = zip(*pairs, strict=True)
     dataset = Dataset.from_dict({"query": list(queries), "passages": list(positives)})
-    with contextlib.redirect_stderr(io.StringIO()):  # its progress bars ignore verbose=False
-        mined = mine_hard_negatives(
-            dataset,
-            bi_encoder,
-            corpus=corpus,
-            num_negatives=recipe.negatives,
-            relative_margin=recipe.relative_margin,
-            sampling_strategy="top",  # deterministic: "random" draws from Python's global RNG
-            output_format="labeled-list",
-            batch_size=64,
-            verbose=False,
-        )
+    encode = bi_encoder.encode  # it asks encode for progress bars whatever verbose says
+    bi_encoder.encode = lambda *args, **kw: encode(*args, **{**kw, "show_progress_bar": False})
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # and prints its own score bars
+            mined = mine_hard_negatives(
+                dataset,
+                bi_encoder,
+                corpus=corpus,
+                num_negatives=recipe.negatives,
+                relative_margin=recipe.relative_margin,
+                sampling_strategy="top",  # deterministic: "random" draws from Python's global RNG
+                output_format="labeled-list",
+                batch_size=64,
+                verbose=False,
+            )
+    finally:
+        del bi_encoder.encode  # back to the class's method
     return mined.select_columns(["query", "passages"])
 
 
