@@ -57,7 +57,7 @@ def metric_by_k(ks: list[int], curves: dict[str, list[float]], ylabel: str, titl
 
 def pipeline_bars(names: list[str], metrics: dict[str, list[float]], title: str = ""):
     """Draw one horizontal group of bars per pipeline, one bar per metric, on a 0-1 axis."""
-    fig, ax = _axes(6.4, 0.5 + 0.45 * len(names) * max(len(metrics), 1) / 2)
+    fig, ax = _axes(7.6, 0.8 + 0.3 * len(names) * max(len(metrics), 1) / 2)
     height = 0.8 / max(len(metrics), 1)
     for index, (metric, values) in enumerate(metrics.items()):
         offsets = [row + index * height for row in range(len(names))]
@@ -67,6 +67,6 @@ def pipeline_bars(names: list[str], metrics: dict[str, list[float]], title: str 
     ax.set_xlim(0, 1)
     ax.set_xlabel("score (higher is better)")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # beside the bars
     fig.tight_layout()
     return fig

@@ -369,9 +369,10 @@ def test_the_decision_takes_the_smallest_top_n_reaching_the_target_then_the_chea
 def test_what_would_change_names_the_reranker_and_the_gap():
     decision = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.02)
     text = " ".join(ev.what_would_change(decision, ROWS))
-    assert "hybrid + rerank (k=20)" in text and "Other data" in text
+    assert "hybrid + rerank (k=20), Recall@5 0.9500) reached more than 0.9500" in text
+    assert "Other data" in text
     kept = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.0)
-    assert "Without the reranker the best is dense + MaxP (k=20)" in " ".join(
+    assert "Without the cross-encoder the best is dense + MaxP (k=20)" in " ".join(
         ev.what_would_change(kept, ROWS)
     )
     missed = ev.choose_pipeline(ROWS, target_recall=0.99)

@@ -86,20 +86,21 @@ def what_would_change(decision: dict, rows: list[dict]) -> list[str]:
     chosen, n, tol = decision["chosen"], decision["top_n"], decision["tolerance"]
     lines = []
     rerank = _best_with(rows, n, lambda r: r["second"] == "rerank")
-    if rerank is not None and chosen["second"] != "rerank":
-        gap = chosen["recall"] + tol - rerank["recall"]
+    without = _best_with(rows, n, lambda r: r["second"] != "rerank")
+    if rerank is not None and without is not None and chosen["second"] != "rerank":
+        needed = without["recall"] + tol
         lines.append(
-            f"The reranker would be shipped if its best setup ({pipeline_name(rerank)}, Recall@{n} "
-            f"{rerank['recall']:.4f}) gained {max(gap, 0):.4f} more: more than {tol} above "
-            f"{pipeline_name(chosen)} ({chosen['recall']:.4f}). A stronger reranker can: rerun "
-            "this notebook with it (README: published figures for the default profile's)."
+            f"The cross-encoder would be shipped if its best setup ({pipeline_name(rerank)}, "
+            f"Recall@{n} {rerank['recall']:.4f}) reached more than {needed:.4f}: {tol} above "
+            f"the best pipeline without it ({pipeline_name(without)}, {without['recall']:.4f}), "
+            f"a gain of {max(needed - rerank['recall'], 0):.4f}. A stronger reranker may: rerun "
+            "this notebook with it (the README lists published figures for the default one)."
         )
-    elif rerank is not None:
-        cheaper = _best_with(rows, n, lambda r: r["second"] != "rerank")
+    elif rerank is not None and without is not None:
         lines.append(
-            f"Without the reranker the best is {pipeline_name(cheaper)} at Recall@{n} "
-            f"{cheaper['recall']:.4f}; a weaker reranker, or one over {tol} below that, "
-            "would drop the cross-encoder and its cost."
+            f"Without the cross-encoder the best is {pipeline_name(without)} at Recall@{n} "
+            f"{without['recall']:.4f}; a reranker that fell within {tol} of that would be "
+            "dropped, with its cost."
         )
     if not decision["reached_target"]:
         lines.append(
