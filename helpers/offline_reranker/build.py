@@ -115,8 +115,7 @@ def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1
         dataset = training_set(passages, bi_encoder, recipe, neighbours)
         model = train.load_start(base, recipe.max_length)
         evaluator = train.dev_evaluator(dev) if dev else None
-        mini_batch = recipe.batch_size // 2 if perturbation() == "minibatch" else None
-        state = train.train(model, dataset, recipe, evaluator, max_steps, mini_batch)
+        state = train.train(model, dataset, recipe, evaluator, max_steps)
         facts = {
             "lists": len(dataset),
             "pairs_per_epoch": sum(len(p) for p in dataset["passages"]),

@@ -32,10 +32,8 @@ RECIPE_FILES = (
 )
 PERTURBATION_VARIABLE = "RERANK_TRAIN_PERTURBATION"
 # Each trains the same recipe in a way that moves only the last bits, as another CPU would.
-PERTURBATIONS = {
-    "threads1": "train with 1 torch thread instead of the machine's count",
-    "minibatch": "score each training batch in two forward passes instead of one",
-}
+# (Splitting each batch into more forward passes is not one: dropout then draws other masks.)
+PERTURBATIONS = {"threads1": "train with 1 torch thread instead of the machine's count"}
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 

@@ -112,7 +112,7 @@ def training_arguments(output_dir: str, recipe: Recipe, eval_steps: int = 0, max
     )
 
 
-def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1, mini_batch=None):
+def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1):
     """Fine-tune ``model`` on ``dataset`` (query, passages, labels); return the trainer's state.
 
     With ``evaluator`` (a CrossEncoderRerankingEvaluator named "dev"), the model is evaluated at
@@ -125,7 +125,7 @@ def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1, m
 
     quiet()
     freeze_lower(model, recipe.frozen_layers)
-    loss = ListNetLoss(model, mini_batch_size=mini_batch)
+    loss = ListNetLoss(model)
     steps = (
         max_steps if max_steps > 0 else recipe.epochs * math.ceil(len(dataset) / recipe.batch_size)
     )
