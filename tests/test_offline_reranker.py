@@ -81,17 +81,20 @@ def test_model_dir_is_keyed_by_the_hash_under_the_cache(monkeypatch, tmp_path):
     )
 
 
-def test_a_perturbed_training_goes_to_another_folder(monkeypatch, tmp_path):
-    monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
+def test_a_perturbed_training_needs_a_cache_of_its_own(monkeypatch, tmp_path):
     monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
+    monkeypatch.delenv("RERANK_CACHE_DIR", raising=False)
     normal = reranker.model_dir()
-    for name in reranker.PERTURBATIONS:
-        monkeypatch.setenv("RERANK_TRAIN_PERTURBATION", name)
-        assert reranker.perturbation() == name
-        assert reranker.model_dir() != normal and name in reranker.model_dir().name
+    monkeypatch.setenv("RERANK_TRAIN_PERTURBATION", "threads1")
+    with pytest.raises(ValueError, match="RERANK_CACHE_DIR"):  # would sit beside the normal one
+        reranker.perturbation()
+    monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
+    assert reranker.perturbation() == "threads1"
+    # Same folder name (the notebooks print it), another cache.
+    assert reranker.model_dir().name == normal.name and reranker.model_dir() != normal
     monkeypatch.setenv("RERANK_TRAIN_PERTURBATION", "cosmic-rays")
     with pytest.raises(ValueError, match="RERANK_TRAIN_PERTURBATION"):
-        reranker.model_dir()
+        reranker.perturbation()
 
 
 def test_config_names_the_model_without_importing_the_trainer():

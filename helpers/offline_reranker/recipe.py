@@ -95,19 +95,31 @@ def recipe_hash() -> str:
 
 
 def perturbation() -> str | None:
-    """Return the perturbation named by RERANK_TRAIN_PERTURBATION, if any (issue 11)."""
+    """Return the perturbation named by RERANK_TRAIN_PERTURBATION, if any (issue 11).
+
+    A perturbed model keeps the normal folder name, so that the notebooks print the same model
+    label with it; it must therefore live in a cache of its own, never beside the normal build.
+    """
     name = os.environ.get(PERTURBATION_VARIABLE, "").strip()
-    if name and name not in PERTURBATIONS:
+    if not name:
+        return None
+    if name not in PERTURBATIONS:
         raise ValueError(
             f"{PERTURBATION_VARIABLE}={name!r} is not one of {', '.join(PERTURBATIONS)}."
         )
-    return name or None
+    default = (Path.home() / ".cache" / "rerank-lab").resolve()
+    if cache_dir().resolve() == default:
+        raise ValueError(
+            f"{PERTURBATION_VARIABLE}={name} needs RERANK_CACHE_DIR set to a folder of its own "
+            f"(not {default}): the perturbed model must not replace the normal one. "
+            "`make test-perturbed` does this for you."
+        )
+    return name
 
 
 def model_dir() -> Path:
-    """Return the folder of the offline reranker for this recipe (and perturbation, if set)."""
-    suffix = f"-perturbed-{perturbation()}" if perturbation() else ""
-    return cache_dir() / "models" / f"offline-reranker-{recipe_hash()}{suffix}"
+    """Return the folder of the offline reranker for this recipe (under RERANK_CACHE_DIR)."""
+    return cache_dir() / "models" / f"offline-reranker-{recipe_hash()}"
 
 
 def is_built(folder: Path) -> bool:
