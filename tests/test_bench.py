@@ -149,6 +149,7 @@ def test_the_picked_backend_is_served_by_the_model_server(quick_run, serve_venv_
     archive = ship.package_backend(backend, snapshot, tmp_path / "model.tar.gz", tmp_path / "model")
     listing = "\n".join(sm.archive_listing(archive))
     assert "exported/backend.json" in listing and "code/exported_backends.py" in listing
+    assert "model.safetensors" not in listing  # only the exported model can answer
     requests = [
         [("What is the plan for the economy?", f"passage {i}: we will cut costs for families.")
          for i in range(3)],
@@ -166,7 +167,6 @@ def test_the_picked_backend_is_served_by_the_model_server(quick_run, serve_venv_
             assert (
                 max(abs(a - b) for a, b in zip(served, fp32.score(pairs), strict=True)) <= tolerance
             )
-        assert "exported backend" in endpoint.log_tail(400), backend
 
 
 def test_every_exported_backend_loads_in_the_serving_python(quick_run, serve_venv_python, tmp_path):

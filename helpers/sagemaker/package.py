@@ -58,9 +58,9 @@ def weight_files(model_dir) -> list[Path]:
 def serving_files(model_dir) -> list[Path]:
     """Return the files inference.py needs from a model folder; fail clearly if it cannot work."""
     folder = Path(model_dir)
-    exported = sorted(p for p in (folder / EXPORTED).rglob("*") if p.is_file())
-    if not (folder / EXPORTED_MARKER).is_file():
-        exported = []  # an exported model counts only with its backend.json (issue 16's hook)
+    exported = []
+    if (folder / EXPORTED_MARKER).is_file():  # an exported model ships whole, with backend.json
+        exported = sorted(p for p in (folder / EXPORTED).rglob("*") if p.is_file())
     configs = [folder / name for name in CONFIG_AND_TOKENIZER if (folder / name).is_file()]
     weights = weight_files(folder)
     if exported:
