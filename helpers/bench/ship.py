@@ -47,7 +47,7 @@ def stage_model(backend: str, model_path: str, staging) -> Path:
     staging = Path(staging)
     shutil.rmtree(staging, ignore_errors=True)
     if backend == REFERENCE:
-        shutil.copytree(model_path, staging, ignore=shutil.ignore_patterns("code", "*.tar.gz"))
+        export.copy_serving_files(model_path, staging)
         return staging
     source = backend_file(backend, model_path)
     exported = staging / "exported"
@@ -58,7 +58,7 @@ def stage_model(backend: str, model_path: str, staging) -> Path:
             shutil.copy(Path(model_path, name), exported / name)
     family = backend.split("-")[0]
     if family == "torch":
-        shutil.copytree(model_path, exported / "model", ignore=shutil.ignore_patterns("code"))
+        export.copy_serving_files(model_path, exported / "model")
         file = "model"
     else:
         for path in source.parent.glob(f"{source.stem}.*"):  # model.xml + model.bin, or .onnx
