@@ -12,14 +12,26 @@ import sys
 
 from helpers.config import ModelUnavailableError, load_config, model_label, resolve_model
 
+# The seed's repositories also hold the weights as pytorch_model.bin, ONNX and OpenVINO twins
+# (two more 1.1 GB copies for bge-reranker-base): fetch configs, tokenizer and safetensors only.
+DOWNLOAD = ["*.json", "*.txt", "*.model", "*.safetensors", "1_Pooling/*", "README.md"]
+SKIP = ["onnx/*", "openvino/*"]
+
 
 def prepare(name: str, variable: str) -> str:
     """Resolve one model, downloading it into the cache when it is a Hub id not yet cached."""
     resolved = resolve_model(name, variable)
     if resolved == name and not os.path.isdir(name):
+        from pathlib import Path
+
         from huggingface_hub import snapshot_download
 
-        resolved = snapshot_download(name)
+        resolved = snapshot_download(name, allow_patterns=DOWNLOAD, ignore_patterns=SKIP)
+        if not any(Path(resolved).glob("*.safetensors")):
+            raise ModelUnavailableError(
+                f"{name} has no .safetensors weights on the Hub, and the course loads no pickled "
+                f"weights (pytorch_model.bin). Set {variable} to a model that ships safetensors."
+            )
     return resolved
 
 
