@@ -65,10 +65,12 @@ def unigram_tokenizer(lines: list[str], vocab_size: int):
     from tokenizers.trainers import UnigramTrainer
 
     tokenizer = Tokenizer(models.Unigram())
-    # What transformers' XLMRobertaConverter builds from a SentencePiece model, NFKC first.
+    # What transformers' XLMRobertaConverter builds from a SentencePiece model: the real one's
+    # precompiled nmt_nfkc charsmap is NFKC that also turns newlines and tabs into spaces.
     tokenizer.normalizer = normalizers.Sequence(
         [
             normalizers.NFKC(),
+            normalizers.Replace(Regex("[\n\r\t]"), " "),
             normalizers.Strip(left=False, right=True),
             normalizers.Replace(Regex(" {2,}"), "▁"),
         ]
