@@ -294,7 +294,7 @@ def dense_and_reranked(cross_encoder, retriever, chunks, queries, k: int = 20) -
     """Return {run: {metric: value}} (ranx) for the dense top k and the same k reranked."""
     from helpers import evaluation as ev
 
-    qrels = ev.build_qrels(ev.label_chunks(queries, chunks))
+    qrels = ev.qrels_for(queries, chunks)  # the course's labels: one chunk per passage
     candidates = ev.first_stage_candidates(retriever, queries, k)
     dense, reranked = ev.runs_at_k(
         candidates, ev.score_candidates(cross_encoder, queries, candidates), k
