@@ -170,3 +170,36 @@ def test_a_model_that_cannot_load_answers_500_naming_the_cause(
         assert "model_unavailable: the model failed to load" in DOC
     finally:
         sm.stop_process_group(endpoint.process)
+
+
+def test_a_server_outlives_no_kernel_killed_without_warning(random_head_cross_encoder_dir):
+    """SIGKILL runs no atexit and no finally: the watchdog stops the server's process group."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, time\n"
+        "from helpers import sagemaker as sm\n"
+        "with sm.serve_locally(sys.argv[1]) as endpoint:\n"
+        "    print(os.getpgid(endpoint.process.pid), flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", code, str(random_head_cross_encoder_dir)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    group = int(kernel.stdout.readline())  # printed once the server answers
+    os.killpg(group, 0)  # the server runs
+    kernel.send_signal(signal.SIGKILL)
+    kernel.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    os.killpg(group, signal.SIGKILL)  # leave nothing behind, then fail
+    pytest.fail("the model server outlived the process that started it")

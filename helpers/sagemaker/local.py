@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -157,7 +158,32 @@ def start_server(base: Path, port: int, handler: str, env: dict) -> LocalEndpoin
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    watch_parent(process.pid)
     return LocalEndpoint(f"http://127.0.0.1:{port}", base, log_path, process)
+
+
+# Stops the server's process group when the process that started it dies without stopping it
+# (a kernel killed with SIGKILL runs no atexit); a child of this process, stopped with the server.
+WATCHDOG = """
+import os, signal, sys, time
+parent, group = int(sys.argv[1]), int(sys.argv[2])
+while os.getppid() == parent:
+    time.sleep(1)
+try:
+    os.killpg(group, signal.SIGKILL)
+except ProcessLookupError:
+    pass
+"""
+WATCHDOGS: dict[int, subprocess.Popen] = {}  # by the server's process group
+
+
+def watch_parent(group: int) -> None:
+    """Stop the server's process group if this process dies without stopping it."""
+    WATCHDOGS[group] = subprocess.Popen(
+        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(group)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        start_new_session=True,  # out of reach of a kill aimed at the kernel's process group
+    )  # fmt: skip
 
 
 def wait_until_ready(endpoint: LocalEndpoint, timeout: float = 240) -> None:
@@ -192,6 +218,10 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10) -> None:
         if not _group_alive(process):
             break
     process.wait(timeout=5)
+    watchdog = WATCHDOGS.pop(process.pid, None)
+    if watchdog is not None:
+        watchdog.kill()
+        watchdog.wait(timeout=5)
 
 
 def _group_alive(process: subprocess.Popen) -> bool:
