@@ -351,13 +351,16 @@ def test_the_issues_bar(cross_encoder, retriever, chunks):
 
 
 # The level reached by the chosen recipe (G in docs/offline_reranker.md): reranked / dense, per
-# split, with 0.02 of slack for another CPU's last bits. Measured: test MRR@10 0.90, nDCG@10 0.89,
-# Recall@5 0.79; dev 0.92, 0.94, 1.06; all 0.91, 0.90, 0.87; own dev questions MRR@10 0.98.
+# split, with 0.02 of slack for another CPU's last bits. Measured with the final labels
+# (ev.qrels_for) on build 0022eba89806: test MRR@10 0.909, nDCG@10 0.889, Recall@5 0.789; dev
+# 0.954, 0.957, 1.065; all 0.924, 0.911, 0.866; own dev questions MRR@10 0.937 (0.985 with the
+# earlier labels: a whole copy shown first now credits dense, which finds them, more than the
+# reranker).
 LEVEL = {
     "test": {"mrr@10": 0.88, "ndcg@10": 0.87, "recall@5": 0.77},
-    "dev": {"mrr@10": 0.90, "ndcg@10": 0.92, "recall@5": 1.0},
-    "all": {"mrr@10": 0.89, "ndcg@10": 0.88, "recall@5": 0.85},
-    "own": {"mrr@10": 0.96},
+    "dev": {"mrr@10": 0.93, "ndcg@10": 0.93, "recall@5": 1.04},
+    "all": {"mrr@10": 0.90, "ndcg@10": 0.89, "recall@5": 0.84},
+    "own": {"mrr@10": 0.91},
 }
 SEED_TOP3_LEVEL = 1  # chunk 38 of [48, 21, 38]; the bar asks 2
 
