@@ -8,7 +8,7 @@ path for your code: ``HuggingFaceHandlerService.initialize`` / ``handle`` call y
 and ``transform_fn`` exactly as in the DLC, with one ``Context`` reused for every request as an
 MMS worker does (the status a handler sets on it is the status sent); an exception answers the
 same 400 JSON body. Bodies over ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` (else MMS's default 6,553,500
-bytes) answer 413 unread.
+bytes) answer 413; the body is discarded as it arrives, never kept.
 
 NOT exercised here (only multi-model-server does that): the Java frontend (its request queue,
 response timeout, worker processes and their restarts), ``/ping`` answering while the model still
@@ -67,8 +67,14 @@ def make_handler(service):
             except ValueError:
                 return self._error(400, "BadRequestException", "invalid Content-Length")
             if length > limit:
-                self.close_connection = True  # the body stays unread
-                return self._error(413, "RequestEntityTooLarge", f"body over {limit} bytes")
+                self.close_connection = True
+                self._error(413, "RequestEntityTooLarge", f"body over {limit} bytes")
+                # Discard what the client is still sending (never kept) so that it reads the 413
+                # instead of a broken pipe; past 8 times the limit the connection is cut.
+                remaining = min(length, 8 * limit)
+                while remaining > 0 and (chunk := self.rfile.read(min(65536, remaining))):
+                    remaining -= len(chunk)
+                return None
             body = self.rfile.read(length)
             headers = {k: v for k, v in self.headers.items()}
             with lock:

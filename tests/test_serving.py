@@ -446,7 +446,8 @@ def test_fallback_without_java_keeps_the_contract(
         for body, content_type, accept, code in BAD_REQUESTS:  # the same statuses as MMS
             status, _, answer = running.request(body, content_type, accept)
             assert (status, schema.error_code(answer)) == (schema.ERRORS[code], code)
-        status, _, answer = running.request(b"x" * (1024 * 1024 + 1))
-        assert status == 413 and json.loads(answer)["code"] == 413  # refused before reading
+        for _ in range(10):  # the client reads the 413, never a broken pipe (it was 12 in 40)
+            status, _, answer = running.request(b"x" * (1024 * 1024 + 1))
+            assert status == 413 and json.loads(answer)["code"] == 413  # discarded, never kept
         assert len(running.score(pairs)) == len(pairs)
     assert not sm.local._group_alive(running.process)
