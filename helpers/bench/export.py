@@ -65,25 +65,12 @@ def snapshot_model(model_path: str) -> str:
     if not (target / "config.json").is_file():
         tmp = target.with_name(f"source.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        copy_serving_files(model_path, tmp)
+        from helpers.sagemaker.package import copy_serving_files
+
+        copy_serving_files(model_path, tmp)  # config, tokenizer, one copy of the weights
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
     return str(target)
-
-
-def copy_serving_files(model_path, target) -> None:
-    """Copy what inference.py loads (config, tokenizer, one copy of the weights; links followed).
-
-    A Hub snapshot also holds twins of the weights (``pytorch_model.bin``, ``onnx/``): gigabytes
-    that nothing here reads.
-    """
-    from helpers.sagemaker.package import serving_files
-
-    source = Path(model_path)
-    for path in serving_files(source):
-        destination = Path(target) / path.relative_to(source)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)  # follows the snapshot's symlinks into blobs/
 
 
 def _quiet():

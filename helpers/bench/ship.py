@@ -44,10 +44,12 @@ def backend_file(backend: str, model_path: str) -> Path:
 
 def stage_model(backend: str, model_path: str, staging) -> Path:
     """Lay out a model folder that serves ``backend``: root files, exported/ and backend.json."""
+    from helpers.sagemaker.package import copy_serving_files
+
     staging = Path(staging)
     shutil.rmtree(staging, ignore_errors=True)
     if backend == REFERENCE:
-        export.copy_serving_files(model_path, staging)
+        copy_serving_files(model_path, staging)
         return staging
     source = backend_file(backend, model_path)
     exported = staging / "exported"
@@ -58,7 +60,7 @@ def stage_model(backend: str, model_path: str, staging) -> Path:
             shutil.copy(Path(model_path, name), exported / name)
     family = backend.split("-")[0]
     if family == "torch":
-        export.copy_serving_files(model_path, exported / "model")
+        copy_serving_files(model_path, exported / "model")
         file = "model"
     else:
         for path in source.parent.glob(f"{source.stem}.*"):  # model.xml + model.bin, or .onnx

@@ -116,6 +116,18 @@ def print_archive(tar_path) -> None:
     print("\n".join(archive_listing(tar_path)))
 
 
+def copy_serving_files(model_dir, dest) -> None:
+    """Copy what package_model would ship from a model folder into dest, links followed.
+
+    A Hub snapshot's files are links into blobs/, and it also holds twins of the weights
+    (``pytorch_model.bin``, ``onnx/``) that nothing reads: only ``serving_files`` are copied.
+    """
+    for path in serving_files(model_dir):
+        target = Path(dest) / path.relative_to(model_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
 def unpack_model(model, dest) -> Path:
     """Lay out a model dir or model.tar.gz in dest, as SageMaker does in /opt/ml/model."""
     dest = Path(dest)
@@ -124,10 +136,7 @@ def unpack_model(model, dest) -> Path:
         with tarfile.open(model) as tar:
             tar.extractall(dest, filter="data")
         return dest
-    for path in serving_files(model):  # what package_model would ship, links followed
-        target = dest / path.relative_to(model)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+    copy_serving_files(model, dest)
     (dest / "code").mkdir()
     for path in _code_files(model):
         shutil.copyfile(path, dest / "code" / path.name)
