@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
+from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from helpers.config import load_config, resolve_model
@@ -80,6 +81,99 @@ class ScoredCrossEncoderReranker(BaseDocumentCompressor):
         if self.score_threshold is not None:
             scored = [d for d in scored if d.metadata["rerank_score"] >= self.score_threshold]
         return scored[: self.top_n]
+
+
+class ScoredRetriever(BaseRetriever):
+    """A vector store retriever that keeps each score in ``metadata["first_stage_score"]``.
+
+    Higher is better: a store searched by L2 distance (FAISS's default) gets its distances
+    negated. The blended reranker below reads this score (notebook 02).
+    """
+
+    vectorstore: object
+    k: int = 20
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    def _get_relevant_documents(self, query: str, *, run_manager=None) -> list[Document]:
+        found = self.vectorstore.similarity_search_with_score(query, k=self.k)
+        inner = "INNER" in str(getattr(self.vectorstore, "distance_strategy", ""))
+        return [
+            Document(page_content=d.page_content,
+                     metadata={**d.metadata, "first_stage_score": float(s if inner else -s)})
+            for d, s in found
+        ]  # fmt: skip
+
+
+def zscores(values: Sequence[float]) -> list[float]:
+    """Return ``(value - mean) / standard deviation`` of one query's scores; all 0 if they tie."""
+    values = [float(v) for v in values]
+    if not values:
+        return []
+    mean = sum(values) / len(values)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return [(v - mean) / spread if spread > 0 else 0.0 for v in values]
+
+
+def blend_scores(cross: Sequence[float], first: Sequence[float], weight: float) -> list[float]:
+    """Return ``weight * z(cross-encoder) + (1 - weight) * z(first stage)`` for one query."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be between 0 and 1, not {weight!r}")
+    pairs = zip(zscores(cross), zscores(first), strict=True)
+    return [weight * c + (1.0 - weight) * f for c, f in pairs]
+
+
+class BlendedCrossEncoderReranker(BaseDocumentCompressor):
+    """Rerank by the cross-encoder's score blended with the first stage's (notebook 02).
+
+    Both scores are z-scored over the query's candidates, then mixed: ``weight`` on the
+    cross-encoder, ``1 - weight`` on ``metadata[score_key]`` (``ScoredRetriever`` puts it there).
+    Each returned document keeps ``rerank_logit`` and ``blend_score`` in its metadata.
+    """
+
+    model: object
+    top_n: int = 3
+    weight: float = 0.5
+    score_key: str = "first_stage_score"
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    def compress_documents(
+        self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+    ) -> Sequence[Document]:
+        """Score every (query, document) pair, blend, and return the best ``top_n``."""
+        if not documents:
+            return []
+        missing = [d.metadata.get("id", i) for i, d in enumerate(documents)
+                   if self.score_key not in d.metadata]  # fmt: skip
+        if missing:
+            raise ValueError(
+                f"no metadata[{self.score_key!r}] on documents {missing}: retrieve them with "
+                "ScoredRetriever (or put the first stage's score there) before blending."
+            )
+        logits = [float(s) for s in self.model.score([(query, d.page_content) for d in documents])]
+        first = [float(d.metadata[self.score_key]) for d in documents]
+        blended = blend_scores(logits, first, self.weight)
+        scored = [
+            Document(page_content=d.page_content,
+                     metadata={**d.metadata, "rerank_logit": logit, "blend_score": score})
+            for d, logit, score in zip(documents, logits, blended, strict=True)
+        ]  # fmt: skip
+        scored.sort(key=lambda d: d.metadata["blend_score"], reverse=True)
+        return scored[: self.top_n]
+
+
+def as_search(retriever):
+    """Turn a LangChain retriever into a function query -> [(doc, score)] (notebook 03)."""
+    if hasattr(retriever, "vectorstore") and hasattr(retriever, "search_kwargs"):
+        from helpers.retrieval import search_with_scores
+
+        inner = "INNER" in str(getattr(retriever.vectorstore, "distance_strategy", ""))
+        sign = 1.0 if inner else -1.0  # ranx ranks by descending score: negate distances
+        return lambda query: [(d, sign * s) for d, s in search_with_scores(retriever, query)]
+    if hasattr(retriever, "invoke"):
+        return retriever.invoke
+    return retriever
 
 
 def build_reranking_retriever(

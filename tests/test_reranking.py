@@ -5,13 +5,17 @@ from sentence_transformers import CrossEncoder
 from transformers import AutoTokenizer
 
 from helpers.reranking import (
+    BlendedCrossEncoderReranker,
     ScoredCrossEncoderReranker,
+    ScoredRetriever,
     before_after_table,
+    blend_scores,
     build_reranking_retriever,
     make_cross_encoder,
     reranked_with_scores,
     sigmoid,
     unknown_token_share,
+    zscores,
 )
 
 QUERY = "What is the plan for the economy?"
@@ -145,3 +149,82 @@ def test_unknown_token_share_sees_chinese_the_english_vocabulary_cannot_read(cro
     assert unknown_token_share(tokenizer, "What is the plan for the economy?") == 0.0
     assert unknown_token_share(tokenizer, "经济计划是什么？") > 0.5  # most characters are [UNK]
     assert unknown_token_share(tokenizer, "") == 0.0
+
+
+# The blend: first-stage score + cross-encoder score, z-scored per query -----------------------
+
+
+@pytest.fixture(scope="module")
+def scored_retriever(retriever):
+    return ScoredRetriever(vectorstore=retriever.vectorstore, k=20)
+
+
+def test_scored_retriever_keeps_faiss_scores_in_metadata(retriever, scored_retriever):
+    from helpers import search_with_scores
+
+    found = scored_retriever.invoke(QUERY)
+    expected = search_with_scores(retriever, QUERY)
+    assert [d.metadata["id"] for d in found] == [d.metadata["id"] for d, _ in expected]
+    assert [d.metadata["first_stage_score"] for d in found] == [float(s) for _, s in expected]
+
+
+def test_scored_retriever_negates_l2_distances(chunks, embeddings):
+    from helpers import build_faiss_retriever
+
+    l2 = build_faiss_retriever(chunks, embeddings, k=5, distance="l2")
+    scores = [d.metadata["first_stage_score"] for d in ScoredRetriever(
+        vectorstore=l2.vectorstore, k=5).invoke(QUERY)]  # fmt: skip
+    assert scores == sorted(scores, reverse=True) and all(s <= 0 for s in scores)
+
+
+def test_zscores_and_blend_scores():
+    assert zscores([1.0, 2.0, 3.0]) == pytest.approx([-1.2247, 0.0, 1.2247], abs=1e-4)
+    assert zscores([5.0, 5.0]) == [0.0, 0.0] and zscores([]) == []
+    assert blend_scores([1.0, 3.0], [30.0, 10.0], 1.0) == pytest.approx([-1.0, 1.0])
+    assert blend_scores([1.0, 3.0], [30.0, 10.0], 0.0) == pytest.approx([1.0, -1.0])
+    assert blend_scores([1.0, 3.0], [30.0, 10.0], 0.25) == pytest.approx([0.5, -0.5])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        blend_scores([1.0], [1.0], 1.5)
+
+
+def test_blend_weights_one_and_zero_give_the_cross_encoder_and_first_stage_orders(
+    scored_retriever, cross_encoder
+):
+    candidates = scored_retriever.invoke(QUERY)
+    alone = ScoredCrossEncoderReranker(model=cross_encoder, top_n=20)
+    only_cross = BlendedCrossEncoderReranker(model=cross_encoder, top_n=20, weight=1.0)
+    only_first = BlendedCrossEncoderReranker(model=cross_encoder, top_n=20, weight=0.0)
+    ids = lambda docs: [d.metadata["id"] for d in docs]  # noqa: E731
+    assert ids(only_cross.compress_documents(candidates, QUERY)) == ids(
+        alone.compress_documents(candidates, QUERY)
+    )
+    assert ids(only_first.compress_documents(candidates, QUERY)) == ids(candidates)
+
+
+def test_blend_keeps_scores_sorted_and_cuts_top_n(scored_retriever, cross_encoder):
+    candidates = scored_retriever.invoke(QUERY)
+    kept = BlendedCrossEncoderReranker(model=cross_encoder, top_n=3, weight=0.3)
+    kept = kept.compress_documents(candidates, QUERY)
+    logits = cross_encoder.score([(QUERY, d.page_content) for d in candidates])
+    blended = blend_scores(logits, [d.metadata["first_stage_score"] for d in candidates], 0.3)
+    assert len(kept) == 3
+    assert [d.metadata["blend_score"] for d in kept] == pytest.approx(sorted(blended)[::-1][:3])
+    assert all({"rerank_logit", "first_stage_score"} <= set(d.metadata) for d in kept)
+
+
+def test_blend_of_nothing_is_nothing_and_a_missing_score_is_a_clear_error(cross_encoder):
+    blend = BlendedCrossEncoderReranker(model=cross_encoder, top_n=3)
+    assert blend.compress_documents([], QUERY) == []
+    with pytest.raises(ValueError, match=r"first_stage_score.*documents \[0, 1\].*ScoredRetriever"):
+        blend.compress_documents(documents(2), QUERY)
+
+
+def test_blend_in_langchains_compression_retriever(scored_retriever, cross_encoder):
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    blend = BlendedCrossEncoderReranker(model=cross_encoder, top_n=3, weight=0.3)
+    pipeline = ContextualCompressionRetriever(
+        base_compressor=blend, base_retriever=scored_retriever
+    )
+    direct = blend.compress_documents(scored_retriever.invoke(QUERY), QUERY)
+    assert [d.metadata["id"] for d in pipeline.invoke(QUERY)] == [d.metadata["id"] for d in direct]
