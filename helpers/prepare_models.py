@@ -1,6 +1,7 @@
 """Make the active profile's models loadable before the notebooks run (`make models`).
 
-Offline profile: builds the local cross-encoder if its recipe changed. Default profile: when
+Offline profile: builds the local cross-encoder when it is missing or when the recipe hash in
+its recipe.json differs from the recipe's (helpers.offline_reranker.recipe). Default profile: when
 online, downloads both Hub models into the Hugging Face cache, so that afterwards
 ``HF_HUB_OFFLINE=1`` works (workshop mode); when offline, checks they are cached.
 """
@@ -39,8 +40,12 @@ def main() -> int:
     """Prepare both models of the active profile; print one line each."""
     config = load_config()
     if config.profile == "offline" and not os.environ.get("RERANK_RERANKER_MODEL"):
+        from helpers.offline_reranker import recipe
         from helpers.offline_reranker.build import build
 
+        old, new = recipe.built_hash(recipe.model_dir()), recipe.recipe_hash()
+        if old and old != new:
+            print(f"The offline reranker was built by recipe {old}; the recipe is now {new}.")
         build()
     print(f"profile: {config.profile}")
     for name, variable in (

