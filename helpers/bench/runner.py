@@ -19,7 +19,9 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from helpers.bench import export, scorers, serving
+import helpers.bench.export as export
+import helpers.bench.scorers as scorers
+import helpers.bench.serving as serving
 from helpers.bench.latency import bench_latency
 from helpers.bench.machine import library_versions, machine_info
 from helpers.bench.overhead import bench_langchain

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from helpers.bench import export
+import helpers.bench.export as export
 from helpers.bench.settings import REFERENCE
 
 CODE_DIR = Path(__file__).resolve().parents[2] / "serving" / "code"

@@ -14,7 +14,7 @@ import shutil
 from importlib.metadata import version
 from pathlib import Path
 
-from helpers.bench import export
+import helpers.bench.export as export
 from helpers.bench.settings import REFERENCE
 
 TOKENIZER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
