@@ -85,7 +85,7 @@ def test_verdicts_rest_on_every_question_and_enough_calls(quick_run, chunks):
 
     _, results = quick_run
     answerable = ev.select(ev.load_queries(), answerable=True)
-    labelled = ev.build_qrels(ev.label_chunks(answerable, chunks))
+    labelled = ev.qrels_for(answerable, chunks)
     quality = results["sections"]["quality"]
     assert quality["queries"] == len(labelled.keys()) >= 50
     for entry in quality["backends"].values():
@@ -110,18 +110,16 @@ def test_served_scores_equal_in_process_scores(quick_run):
 
 def test_fp32_ndcg_equals_the_course_evaluation(quick_run, bench_model, chunks, retriever):
     """The bench's fp32 nDCG@10, recomputed with helpers.evaluation and make_cross_encoder."""
-    from ranx import evaluate
-
     from helpers import evaluation as ev
     from helpers.reranking import make_cross_encoder
 
     _, results = quick_run
     answerable = ev.select(ev.load_queries(), answerable=True)
-    qrels = ev.build_qrels(ev.label_chunks(answerable, chunks))
+    qrels = ev.qrels_for(answerable, chunks)  # the labels notebooks 03, 06 and 07 use
     candidates = ev.first_stage_candidates(retriever, answerable, 20)
     scores = ev.score_candidates(make_cross_encoder(bench_model), answerable, candidates)
     _, reranked = ev.runs_at_k(candidates, scores, 20)
-    expected = evaluate(qrels, reranked, "ndcg@10", make_comparable=True)
+    expected = ev.evaluate(qrels, reranked, "ndcg@10")
     quality = results["sections"]["quality"]
     assert quality["backends"][REFERENCE]["ndcg@10"] == pytest.approx(expected, abs=1e-6)
     assert quality["backends"][REFERENCE]["top1_agreement_with_fp32"] == 1.0

@@ -1,8 +1,10 @@
 """The work every section measures: the course's corpus, its labelled questions, their candidates.
 
 A question's request is its dense top-20 chunks (k = 20, as in notebooks 02-04), scored as one
-call. Quality verdicts use every answerable labelled question; int8 calibration uses
-pseudo-questions cut from the corpus and their own dense candidates, never the labelled ones.
+call. Quality verdicts use every answerable labelled question, labelled as notebooks 03, 06 and
+07 label them (``helpers.evaluation.qrels_for``: the first whole copy shown earns the credit).
+int8 calibration uses pseudo-questions cut from the corpus and their own dense candidates, never
+the labelled ones.
 """
 
 from __future__ import annotations
@@ -45,14 +47,14 @@ def dense_candidates(store, embeddings, query: str, k: int) -> list:
 def build_workload(settings: Settings, tokenizer=None, embedding_model: str | None = None):
     """Load the corpus and labels, index the chunks in FAISS and collect each question's request."""
     from helpers.data import load_corpus, split_corpus
-    from helpers.evaluation import build_qrels, label_chunks, load_queries, select
+    from helpers.evaluation import load_queries, qrels_for, select
     from helpers.retrieval import build_faiss_retriever, make_embeddings
 
     documents = load_corpus()
     chunks = split_corpus(documents)
     queries = load_queries(corpus_text="\n".join(d.page_content for d in documents))
     answerable, no_answer = select(queries, answerable=True), select(queries, answerable=False)
-    qrels = build_qrels(label_chunks(answerable, chunks))
+    qrels = qrels_for(answerable, chunks)  # the course's labels (03, 06, 07): first copy earns
     answerable = [q for q in answerable if q["id"] in qrels.keys()]
     embeddings = make_embeddings(embedding_model, device="cpu")
     store = build_faiss_retriever(chunks, embeddings, k=settings.candidates).vectorstore
