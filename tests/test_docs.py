@@ -115,3 +115,21 @@ def test_instructor_common_failures_quote_troubleshooting_headings():
     headings = [line for line in TROUBLESHOOTING.read_text().splitlines() if line.startswith("## ")]
     for text in quoted:
         assert any(text in heading for heading in headings), f"no troubleshooting heading: {text}"
+
+
+def header_minutes(notebook: Path) -> int:
+    """The time in a notebook's header table (its first cell): the first 'N minutes'."""
+    header = "".join(json.loads(notebook.read_text())["cells"][0]["source"])
+    return int(re.search(r"\|\s*(\d+) minutes", header).group(1))
+
+
+def test_instructor_timing_table_and_total_match_the_notebook_headers():
+    timing = INSTRUCTOR.read_text().split("## Timing", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| \d\d \| \[[^\]]+\]\(\.\./notebooks/([^)]+)\) \|[^|]+\| (\d+) min \|$",
+                      timing, re.MULTILINE)  # fmt: skip
+    assert [name for name, _ in rows] == [notebook.name for notebook in NOTEBOOKS]
+    for name, minutes in rows:
+        assert int(minutes) == header_minutes(ROOT / "notebooks" / name), name
+    total = sum(header_minutes(notebook) for notebook in NOTEBOOKS)
+    hours, minutes = divmod(total, 60)
+    assert f"That is {total} minutes ({hours} h {minutes} min) of notebooks" in timing
