@@ -78,21 +78,44 @@ def test_unique_names_are_valid_sagemaker_names_and_never_repeat():
     assert len(sm.unique_name("x" * 100)) == 63
 
 
-def test_assumed_role_owner_drops_the_session_name():
-    class Sts:
-        def get_caller_identity(self):
-            return {"Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Studio-Role/SageMaker-abc"}
+def test_the_owner_is_a_person_even_on_a_shared_role(tmp_path):
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Workshop-Role/alice@example.com"
+    assert sm.owner_of(session) == session  # the session name is the person
+    assert sm.owner_of(session) != sm.owner_of(session.replace("alice", "bob"))
+    studio = {"DomainId": "d-abc", "UserProfileName": "alice", "ResourceArn": "arn:...:app/x"}
+    shared = f"arn:aws:sts::{ACCOUNT}:assumed-role/Studio-Role/SageMaker"  # every Studio user
+    assert sm.owner_of(shared, studio) == f"studio:{ACCOUNT}:d-abc/alice"
+    user = f"arn:aws:iam::{ACCOUNT}:user/carol"
+    assert sm.owner_of(user) == user
 
-    assert sm.deploy.caller_identity(Sts()) == f"arn:aws:iam::{ACCOUNT}:role/Studio-Role"
 
-
-def test_role_comes_from_the_variable_else_the_sdk_else_a_clear_error(aws, monkeypatch):
+def test_role_comes_from_the_variable_else_only_inside_sagemaker(aws, monkeypatch, tmp_path):
     assert sm.execution_role() == ROLE
     monkeypatch.delenv("SAGEMAKER_ROLE_ARN")
-    with pytest.raises(RuntimeError) as error:  # moto's caller is a user, not a role
+    with pytest.raises(RuntimeError) as error:  # not in Studio: never your own role
         sm.execution_role()
-    assert "SAGEMAKER_ROLE_ARN" in str(error.value)
-    assert "get_execution_role()" in str(error.value) and "not a role" in str(error.value)
+    assert "not in Studio or a notebook instance" in str(error.value)
+    assert "SAGEMAKER_ROLE_ARN" in str(error.value) and "iam:PassRole" in str(error.value)
+    metadata = tmp_path / "resource-metadata.json"
+    metadata.write_text('{"ResourceArn": "arn:aws:sagemaker:eu-west-1:1:notebook-instance/n"}')
+    monkeypatch.setenv("RERANK_SAGEMAKER_METADATA", str(metadata))
+    studio_role = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonSageMaker-ExecutionRole"
+    sdk = sm.import_sdk()
+    monkeypatch.setattr(sdk, "get_execution_role", lambda *a, **k: studio_role)
+    assert sm.execution_role() == studio_role
+
+
+def test_an_sdk_older_than_the_image_is_refused_on_import(monkeypatch):
+    from helpers.sagemaker.deploy import check_sdk_version
+
+    for version in ("2.253.1", "1.72.0", "3.0.1"):
+        with pytest.raises(ImportError, match=r'pip install "sagemaker>=2.254,<3"'):
+            check_sdk_version(version)
+    check_sdk_version("2.254.0")
+    sdk = sm.import_sdk()
+    monkeypatch.setattr(sdk, "__version__", "2.230.0")
+    with pytest.raises(ImportError, match="cannot deploy this course"):
+        sm.import_sdk()
 
 
 def test_no_region_is_a_clear_error_before_anything_is_created(aws, monkeypatch, tmp_path):
@@ -172,7 +195,7 @@ def test_an_endpoint_creating_past_the_bound_is_reported_then_swept(aws, created
     endpoint_status(name, "InService")  # minutes later
     assert str(sm.sweep()) == f"would delete endpoint {name}"
     assert leftovers(aws) == [left]  # a dry run deletes nothing
-    assert sm.sweep(delete=True).deleted == [f"endpoint {name}"]
+    assert sm.sweep(delete=True, confirm="delete").deleted == [f"endpoint {name}"]
     assert leftovers(aws) == []
 
 
@@ -189,7 +212,11 @@ def test_serverless_and_async_deployments_carry_their_configs(aws):
         assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 5}
         assert "InstanceType" not in variant
     asynchronous = AsyncInferenceConfig(output_path="s3://my-bucket/async-out")
-    with sm.deployed(MODEL_DATA, poll_s=0, async_inference=asynchronous) as deployment:
+    with pytest.raises(ValueError, match="no smoke invocation for an async endpoint"):
+        with sm.deployed(MODEL_DATA, poll_s=0, async_inference=asynchronous):
+            pass  # never deployed: an unchecked async endpoint would ship silently
+    assert leftovers(aws) == []
+    with sm.deployed(MODEL_DATA, poll_s=0, smoke=False, async_inference=asynchronous) as deployment:
         config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=deployment.name)
         output = config["AsyncInferenceConfig"]["OutputConfig"]
         assert output["S3OutputPath"] == "s3://my-bucket/async-out"
@@ -208,14 +235,14 @@ def test_cleanup_leaves_resources_it_did_not_create_alone(aws):
     mine = sm.plan_deployment("rerank-lab")
     other_owner = [sm.TUTORIAL_TAG, {"Key": sm.OWNER_TAG, "Value": "arn:aws:iam::1:user/bob"}]
     create_by_hand(aws, mine.name, [sm.TUTORIAL_TAG])  # same name, not this run's tag
-    create_by_hand(aws, "bobs-endpoint", other_owner)
+    create_by_hand(aws, "rerank-lab-bobs-endpoint", other_owner)
     create_by_hand(aws, "untagged", [])
     report = sm.delete_run(mine, poll_s=0)
     assert report.deleted == [] and report.ok
-    assert f"endpoint {mine.name}: not tagged rerank-lab:run={mine.name}" in report.left_alone
+    assert f"endpoint {mine.name}: not tagged rerank-lab:run={mine.name}, " in report.left_alone[0]
     assert len(leftovers(aws)) == 9
-    assert sm.sweep(delete=True).deleted == []  # none of them is tagged with my identity
-    assert "would delete endpoint bobs-endpoint" in str(sm.sweep(any_owner=True))
+    assert sm.sweep(delete=True, confirm="delete").deleted == []  # none is tagged with me
+    assert "would delete endpoint rerank-lab-bobs-endpoint" in str(sm.sweep(any_owner=True))
     assert len(leftovers(aws)) == 9
 
 
@@ -243,6 +270,7 @@ def test_cleanup_deregisters_autoscaling_and_stops_transform_jobs(aws):
         "ScalableDimension": SCALABLE_DIMENSION,
     }
     aws.autoscaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+    deployment.scalable_targets.append(deployment.scaling_resource_id)  # this run registered it
     aws.autoscaling.put_scaling_policy(
         PolicyName="cpu",
         PolicyType="TargetTrackingScaling",
@@ -290,7 +318,7 @@ def test_cli_lists_by_default_and_deletes_only_with_delete(aws, capsys):
     assert f"would delete endpoint {deployment.name}" in printed
     assert "dry run: nothing was deleted; add --delete" in printed
     assert len(leftovers(aws)) == 3
-    assert main(["cleanup", "--delete", "--region", REGION, "--run", deployment.name]) == 0
+    assert main(["cleanup", "--delete", "--yes", "--region", REGION, "--run", deployment.name]) == 0
     assert f"deleted model {deployment.name}" in capsys.readouterr().out
     assert leftovers(aws) == []
     assert main(["cleanup"]) == 0

@@ -9,15 +9,27 @@ package never imports ``inference.py`` except to try it in process, it ships it.
 - ``runtime``: call it with boto3 and LangChain (a local bridge stands in for AWS);
 - ``load``, ``batch_local``: load a local endpoint from concurrent clients; Batch Transform's
   multi-record bodies against it (notebook 07);
-- ``deploy``: deploy to AWS with unique names and tags (needs the optional ``sagemaker>=2,<3``);
+- ``account``: who deploys (a person, even on a shared role), unique names and tags;
+- ``deploy``: upload, deploy, smoke-test (needs the optional ``sagemaker>=2.254,<3``);
 - ``cleanup``: delete what a run created, or sweep what you created with the course (boto3 only);
 - ``scaling``, ``batch``: autoscaling and Batch Transform jobs (notebook 07);
 - ``fakeaws``: moto for a block, the control plane only (notebooks 04 and 07, tests).
 
 CLI: ``python -m helpers.sagemaker serve MODEL_DIR [--port 8080] [--handler huggingface|default]``
-and ``python -m helpers.sagemaker cleanup [--delete] [--region R] [--run NAME] [--any-owner]``
+and ``python -m helpers.sagemaker cleanup [--delete --yes] [--region R] [--run NAME] [--any-owner]``
 """
 
+from helpers.sagemaker.account import (
+    NAME_PREFIX,
+    OWNER_TAG,
+    RUN_TAG,
+    TUTORIAL_TAG,
+    Deployment,
+    owner_of,
+    plan_deployment,
+    unique_name,
+    wait_for_endpoint,
+)
 from helpers.sagemaker.cleanup import (
     CleanupIncomplete,
     CleanupReport,
@@ -30,18 +42,13 @@ from helpers.sagemaker.cleanup import (
 from helpers.sagemaker.contract import CODE_DIR, ENDPOINT_ENV, ROOT, load_handler, load_schema
 from helpers.sagemaker.deploy import (
     HF_DLC,
-    OWNER_TAG,
-    RUN_TAG,
-    TUTORIAL_TAG,
-    Deployment,
     deploy_huggingface,
     deployed,
     execution_role,
+    huggingface_model,
     import_sdk,
-    plan_deployment,
     smoke_test,
-    unique_name,
-    wait_for_endpoint,
+    upload_model,
 )
 from helpers.sagemaker.fakeaws import fake_aws
 from helpers.sagemaker.local import (
@@ -73,16 +80,14 @@ from helpers.sagemaker.runtime import (
 )
 
 __all__ = [
-    "CODE_DIR", "ENDPOINT_ENV", "CleanupIncomplete", "CleanupReport", "Deployment",
-    "FALLBACK_SERVER", "HF_DLC",
-    "LAUNCHER", "LocalEndpoint", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "Resource",
-    "SERVE_VENV", "TUTORIAL_TAG", "archive_listing", "aws_clients", "cleaned_up", "delete_run",
-    "content_handler", "deploy_huggingface", "deployed", "execution_role", "fake_aws", "free_port",
-    "import_sdk", "invoke_scores", "java_available", "load_handler", "load_schema",
-    "local_aws_env", "model_error_body", "package_model", "patched_env", "plan_deployment",
-    "print_archive", "runtime_bridge", "runtime_client", "sagemaker_cross_encoder",
-    "session_region",
-    "serve_locally", "serve_python", "server_env", "smoke_test", "start_server",
-    "stop_process_group", "sweep", "unique_name", "unpack_model", "wait_for_endpoint",
-    "wait_until_ready",
+    "CODE_DIR", "CleanupIncomplete", "CleanupReport", "Deployment", "ENDPOINT_ENV",
+    "FALLBACK_SERVER", "HF_DLC", "LAUNCHER", "LocalEndpoint", "NAME_PREFIX", "OWNER_TAG", "REGION",
+    "ROOT", "RUN_TAG", "Resource", "SERVE_VENV", "TUTORIAL_TAG", "archive_listing", "aws_clients",
+    "cleaned_up", "content_handler", "delete_run", "deploy_huggingface", "deployed",
+    "execution_role", "fake_aws", "free_port", "huggingface_model", "import_sdk", "invoke_scores",
+    "java_available", "load_handler", "load_schema", "local_aws_env", "model_error_body",
+    "owner_of", "package_model", "patched_env", "plan_deployment", "print_archive",
+    "runtime_bridge", "runtime_client", "sagemaker_cross_encoder", "serve_locally", "serve_python",
+    "server_env", "session_region", "smoke_test", "start_server", "stop_process_group", "sweep",
+    "unique_name", "unpack_model", "upload_model", "wait_for_endpoint", "wait_until_ready",
 ]  # fmt: skip

@@ -1,7 +1,8 @@
 """`python -m helpers.sagemaker serve MODEL_DIR`: package and serve locally until Ctrl-C.
 
-`python -m helpers.sagemaker cleanup [--delete]`: list (by default) or delete what you deployed
-with this course in a region: resources tagged project=rerank-lab and rerank-lab:owner=<you>.
+`python -m helpers.sagemaker cleanup [--delete --yes]`: list (by default) or delete what you
+deployed with this course in a region: resources named rerank-lab* and tagged project=rerank-lab
+and rerank-lab:owner=<you> (a person: your Studio profile, assumed-role session or IAM user).
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ def main(argv: list[str] | None = None) -> int | None:
     serve.add_argument("--out", default=str(ROOT / "build" / "serve" / "model.tar.gz"))
     clean = sub.add_parser(
         "cleanup",
-        help="list (default: a dry run) or --delete what you deployed with this course",
+        help="list (default: a dry run) or --delete --yes what you deployed with this course",
         description="Find the endpoints, endpoint configs, models, scalable targets and running "
-        "transform jobs tagged project=rerank-lab and rerank-lab:owner=<your IAM identity> in "
-        "one region. Without --delete nothing is deleted: deleting is not undoable, so you "
-        "read the list first.",
+        "transform jobs named rerank-lab* and tagged project=rerank-lab and rerank-lab:owner=<you> "
+        "in one region. Without --delete nothing is deleted; with it, you confirm by typing "
+        "'delete' (or pass --yes): deleting is not undoable, so you read the list first.",
     )
     clean.add_argument("--delete", action="store_true", help="delete them (default: only list)")
+    clean.add_argument("--yes", action="store_true", help="with --delete: do not ask to confirm")
     clean.add_argument("--region", help="default: the region boto3 finds (AWS_DEFAULT_REGION, ...)")
     clean.add_argument("--run", help="only this run's resources (its unique name)")
-    clean.add_argument("--any-owner", action="store_true", help="also other IAM identities' ones")
+    clean.add_argument(
+        "--any-owner", action="store_true", help="list everyone's too (never with --delete)"
+    )
     clean.add_argument("--wait-s", type=float, default=1800, help="wait out Creating this long")
     args = parser.parse_args(argv)
     if args.command == "cleanup":
@@ -71,16 +75,21 @@ def cleanup_main(args) -> int:
     """Print what `cleanup` found or deleted; exit 1 when something could not be deleted."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from helpers.sagemaker.cleanup import sweep
+    from helpers.sagemaker.cleanup import CONFIRM, sweep
 
+    if args.delete and args.any_owner:
+        print("cleanup never deletes other people's resources: drop --any-owner", file=sys.stderr)
+        return 2
+    options = {"any_owner": args.any_owner, "run": args.run, "wait_s": args.wait_s}
     try:
-        report = sweep(
-            args.region,
-            delete=args.delete,
-            any_owner=args.any_owner,
-            run=args.run,
-            wait_s=args.wait_s,
-        )
+        confirm = CONFIRM if args.yes else None
+        if args.delete and not args.yes:
+            print(sweep(args.region, **options))  # the list the reader confirms
+            confirm = _ask(f"type '{CONFIRM}' to delete the resources above: ")
+            if confirm != CONFIRM:
+                print("nothing was deleted")
+                return 0
+        report = sweep(args.region, delete=args.delete, confirm=confirm, **options)
     except (ValueError, BotoCoreError, ClientError) as err:  # no region, no credentials, denied
         print(f"cleanup could not list your resources: {err}", file=sys.stderr)
         return 2
@@ -88,6 +97,14 @@ def cleanup_main(args) -> int:
     if not args.delete and report.would_delete:
         print("dry run: nothing was deleted; add --delete to delete the resources above")
     return 0 if report.ok else 1
+
+
+def _ask(prompt: str) -> str | None:
+    """Return what the user typed, or None without a terminal (then nothing is deleted)."""
+    if not sys.stdin.isatty():
+        print("no terminal to confirm on: pass --yes to delete", file=sys.stderr)
+        return None
+    return input(prompt).strip()
 
 
 def _interrupt(signum, frame):

@@ -8,8 +8,9 @@ The job reads ``s3://.../*.jsonl`` (one request per line), cuts it at line ends
 
 from __future__ import annotations
 
+from helpers.sagemaker.account import Deployment
 from helpers.sagemaker.contract import load_schema
-from helpers.sagemaker.deploy import DEFAULT_INSTANCE_TYPE, Deployment, huggingface_model
+from helpers.sagemaker.deploy import DEFAULT_INSTANCE_TYPE, huggingface_model
 
 
 def start_transform_job(

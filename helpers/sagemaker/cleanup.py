@@ -4,8 +4,13 @@ Two ways in, one way to delete:
 
 - ``delete_run(deployment)``: the resources one run created, found by their unique name and deleted
   only if they carry that run's tag (``deployed`` calls it in ``finally`` via ``cleaned_up``);
-- ``sweep()`` / ``python -m helpers.sagemaker cleanup``: every resource tagged
-  ``project=rerank-lab`` and ``rerank-lab:owner=<you>`` in a region (a dry run unless asked).
+- ``sweep()`` / ``python -m helpers.sagemaker cleanup``: every resource named ``rerank-lab*`` and
+  tagged ``project=rerank-lab`` and ``rerank-lab:owner=<you>`` in a region. A dry run unless you
+  pass ``delete=True`` AND type the word ``delete`` (``confirm="delete"``; ``--delete --yes``);
+  other owners' resources can be listed, never deleted.
+
+A scalable target is touched only when the run registered it (``Deployment.scalable_targets``),
+so a run without autoscaling needs no Application Auto Scaling permission at all.
 
 Deletion order: stop transform jobs, delete scaling policies and deregister scalable targets, then
 endpoints (after waiting out ``Creating``: AWS refuses to delete before), endpoint configs and
@@ -18,8 +23,9 @@ from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from helpers.sagemaker.deploy import (
+from helpers.sagemaker.account import (
     ENDPOINT_BUSY,
+    NAME_PREFIX,
     OWNER_TAG,
     RUN_TAG,
     TUTORIAL_TAG,
@@ -30,6 +36,7 @@ from helpers.sagemaker.deploy import (
 from helpers.sagemaker.runtime import session_region
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+CONFIRM = "delete"  # what a reader types to let sweep delete
 KINDS = ("transform job", "scalable target", "endpoint", "endpoint config", "model")
 
 Clients = namedtuple("Clients", "sagemaker autoscaling region")
@@ -91,18 +98,22 @@ def cleanup_command(region: str) -> str:
 def run_resources(deployment: Deployment) -> list[Resource]:
     """Return what a deployment may have created, in the order to delete it."""
     jobs = [Resource("transform job", name) for name in deployment.transform_jobs]
-    return jobs + [
-        Resource("scalable target", deployment.scaling_resource_id),
-        Resource("endpoint", deployment.name),
-        Resource("endpoint config", deployment.name),
-        Resource("model", deployment.name),
-    ]
+    targets = [Resource("scalable target", target) for target in deployment.scalable_targets]
+    return (
+        jobs
+        + targets
+        + [
+            Resource("endpoint", deployment.name),
+            Resource("endpoint config", deployment.name),
+            Resource("model", deployment.name),
+        ]
+    )
 
 
 def delete_run(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15) -> CleanupReport:
-    """Delete what ``deployment`` created: only resources tagged with its run; report each."""
+    """Delete what ``deployment`` created: only resources tagged with its run and owner."""
     clients = clients or aws_clients(deployment.region)
-    required = {RUN_TAG: deployment.name}
+    required = {RUN_TAG: deployment.name, OWNER_TAG: deployment.owner}
     return delete_resources(clients, run_resources(deployment), required, wait_s, poll_s)
 
 
@@ -127,53 +138,83 @@ def sweep(
     region: str | None = None,
     *,
     delete: bool = False,
+    confirm: str | None = None,
     any_owner: bool = False,
     run: str | None = None,
     clients=None,
     wait_s: float = 1800,
     poll_s: float = 15,
 ) -> CleanupReport:
-    """Find this project's resources that you created (all owners with any_owner) and, only
-    with delete=True, delete them; by default list what would go (``python -m ... cleanup``)."""
+    """List this project's resources that you created; delete them only with delete=True and
+    confirm="delete" (``python -m helpers.sagemaker cleanup --delete --yes``).
+
+    ``any_owner`` lists everyone's (a workshop's instructor looking), and never deletes.
+    """
     import boto3
 
+    if delete and confirm != CONFIRM:
+        raise ValueError(f'sweep deletes only with confirm="{CONFIRM}" typed by you; nothing done')
+    if delete and any_owner:
+        raise ValueError("sweep never deletes other people's resources: drop any_owner")
     clients = clients or aws_clients(region)
     required = {TUTORIAL_TAG["Key"]: TUTORIAL_TAG["Value"]}
     if not any_owner:
         required[OWNER_TAG] = caller_identity(boto3.client("sts", region_name=clients.region))
     if run:
         required[RUN_TAG] = run
-    found = find_resources(clients, required)
+    found, unchecked = find_resources(clients, required)
     if not delete:
-        return CleanupReport(would_delete=[str(resource) for resource in found])
-    return delete_resources(clients, found, required, wait_s, poll_s)
+        return CleanupReport(would_delete=[str(r) for r in found], left_alone=unchecked)
+    report = delete_resources(clients, found, required, wait_s, poll_s)
+    report.left_alone += unchecked
+    return report
 
 
-def find_resources(clients: Clients, required: dict) -> list[Resource]:
-    """Return the endpoints, configs, models, running transform jobs (and the endpoints' scalable
-    targets) whose tags include ``required``, in the order to delete them."""
+LISTINGS = (  # kind, operation, answer key, name key, ARN key, filters
+    ("endpoint", "list_endpoints", "Endpoints", "EndpointName", "EndpointArn", {}),
+    ("endpoint config", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
+     "EndpointConfigArn", {}),
+    ("model", "list_models", "Models", "ModelName", "ModelArn", {}),
+    ("transform job", "list_transform_jobs", "TransformJobSummaries", "TransformJobName",
+     "TransformJobArn", {"StatusEquals": "InProgress"}),
+)  # fmt: skip
+
+
+def find_resources(clients: Clients, required: dict) -> tuple[list[Resource], list[str]]:
+    """Return the resources named ``rerank-lab*`` whose tags include ``required`` (in the order
+    to delete them, with their endpoints' scalable targets), and what could not be checked.
+
+    Names are filtered before tags: ListTags runs once per course resource, not once per
+    resource of the region (it throttles in a shared account).
+    """
     sm = clients.sagemaker
     found = []
-    listings = (
-        ("endpoint", "list_endpoints", "Endpoints", "EndpointName", "EndpointArn", {}),
-        ("endpoint config", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
-         "EndpointConfigArn", {}),
-        ("model", "list_models", "Models", "ModelName", "ModelArn", {}),
-        ("transform job", "list_transform_jobs", "TransformJobSummaries", "TransformJobName",
-         "TransformJobArn", {"StatusEquals": "InProgress"}),
-    )  # fmt: skip
-    for kind, operation, key, name_key, arn_key, filters in listings:
-        for page in sm.get_paginator(operation).paginate(**filters):
-            for item in page[key]:
-                if _has_tags(sm.list_tags(ResourceArn=item[arn_key])["Tags"], required):
-                    found.append(Resource(kind, item[name_key]))
-    for endpoint in [r.name for r in found if r.kind == "endpoint"]:
-        variants = sm.describe_endpoint(EndpointName=endpoint).get("ProductionVariants", [])
-        for variant in variants:
-            target = f"endpoint/{endpoint}/variant/{variant['VariantName']}"
-            if _scalable_target(clients.autoscaling, target):
-                found.append(Resource("scalable target", target))
-    return sorted(found, key=lambda r: (KINDS.index(r.kind), r.name))
+    for kind, operation, key, name_key, arn_key, filters in LISTINGS:
+        pages = sm.get_paginator(operation).paginate(NameContains=NAME_PREFIX, **filters)
+        for item in (item for page in pages for item in page[key]):
+            if item[name_key].startswith(NAME_PREFIX) and _has_tags(
+                sm.list_tags(ResourceArn=item[arn_key])["Tags"], required
+            ):
+                found.append(Resource(kind, item[name_key]))
+    targets, unchecked = _endpoint_targets(clients, [r.name for r in found if r.kind == "endpoint"])
+    found = sorted(found + targets, key=lambda r: (KINDS.index(r.kind), r.name))
+    return found, unchecked
+
+
+def _endpoint_targets(clients: Clients, endpoints: list[str]) -> tuple[list[Resource], list[str]]:
+    """Return the endpoints' scalable targets; without the permission to look, say so."""
+    ids = [f"endpoint/{name}/variant/" for name in endpoints]
+    if not ids:
+        return [], []
+    try:
+        pages = clients.autoscaling.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="sagemaker", ScalableDimension=SCALABLE_DIMENSION
+        )
+        targets = [t["ResourceId"] for page in pages for t in page["ScalableTargets"]]
+    except Exception as err:  # AccessDenied: the endpoints can still go
+        return [], [f"scalable targets of {len(ids)} endpoints not checked: {_short(err)}"]
+    mine = [t for t in targets if any(t.startswith(prefix) for prefix in ids)]
+    return [Resource("scalable target", target) for target in mine], []
 
 
 def delete_resources(clients: Clients, resources, required: dict, wait_s, poll_s) -> CleanupReport:
@@ -185,7 +226,8 @@ def delete_resources(clients: Clients, resources, required: dict, wait_s, poll_s
     report = CleanupReport()
     for resource in resources:
         try:
-            tags = _tags_of(clients, resource)
+            owner = [{"Key": OWNER_TAG, "Value": required.get(OWNER_TAG)}]
+            tags = _tags_of(clients, resource, owner)
             if tags is None:
                 continue  # not there (never created, or already deleted)
             if not _has_tags(tags, required):
@@ -278,14 +320,20 @@ DESCRIBE = {  # kind -> (describe operation, its name parameter, the ARN key of 
 }
 
 
-def _tags_of(clients: Clients, resource: Resource) -> list[dict] | None:
+def _tags_of(clients: Clients, resource: Resource, owner=()) -> list[dict] | None:
     """Return a resource's tags, or None when it does not exist."""
     if resource.kind == "scalable target":
         if not _scalable_target(clients.autoscaling, resource.name):
             return None
         endpoint = Resource("endpoint", resource.name.split("/")[1])
         tags = _tags_of(clients, endpoint)
-        return [TUTORIAL_TAG, {"Key": RUN_TAG, "Value": endpoint.name}] if tags is None else tags
+        # Endpoint gone: only delete_run gets here (sweep finds targets through endpoints), for
+        # a target that its own run registered; its id holds the run's unique name.
+        return (
+            [TUTORIAL_TAG, {"Key": RUN_TAG, "Value": endpoint.name}, *owner]
+            if tags is None
+            else tags
+        )
     operation, parameter, arn_key = DESCRIBE[resource.kind]
     try:
         described = getattr(clients.sagemaker, operation)(**{parameter: resource.name})

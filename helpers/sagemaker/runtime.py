@@ -114,9 +114,16 @@ def local_aws_env(bridge_url: str, region: str = REGION) -> dict:
 
 @contextmanager
 def patched_env(values: dict) -> Iterator[None]:
-    """Set environment variables for a block, then restore them."""
+    """Set environment variables for a block (a value None removes one), then restore them.
+
+    The one environment patcher of the course: ``fake_aws`` and the bench use it too.
+    """
     saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         yield
     finally:

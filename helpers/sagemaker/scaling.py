@@ -9,8 +9,8 @@ policies and deregisters the target before it deletes the endpoint.
 
 from __future__ import annotations
 
+from helpers.sagemaker.account import Deployment
 from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
-from helpers.sagemaker.deploy import Deployment
 
 ENDPOINT_METRICS = "/aws/sagemaker/Endpoints"  # CloudWatch namespace of instance metrics
 # vCPUs of the instance types the course names: SageMaker's CPUUtilization is the SUM over cores
@@ -60,6 +60,7 @@ def enable_autoscaling(
         "ResourceId": deployment.scaling_resource_id,
         "ScalableDimension": SCALABLE_DIMENSION,
     }
+    deployment.scalable_targets.append(deployment.scaling_resource_id)  # cleanup deregisters it
     autoscaling.register_scalable_target(
         **target,
         MinCapacity=min_instances,

@@ -1,0 +1,134 @@
+"""Who deploys, and what one deployment is called and tagged (notebooks 04 and 07).
+
+A deployment gets one unique name (``unique_name``, always starting with ``rerank-lab``) that its
+model, endpoint config and endpoint all carry, and three tags on everything it creates:
+``project=rerank-lab``, ``rerank-lab:run`` (the unique name) and ``rerank-lab:owner`` (a person,
+``owner_of``). Cleanup (``helpers.sagemaker.cleanup``) deletes only what carries your owner tag.
+
+The owner is a person even where many people share one IAM role: in SageMaker Studio the user
+profile (from the instance's resource metadata), else an assumed role's session name (SSO, Studio
+or ``aws sts assume-role`` put the person there), else the IAM user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TUTORIAL_TAG = {"Key": "project", "Value": "rerank-lab"}
+RUN_TAG = "rerank-lab:run"
+OWNER_TAG = "rerank-lab:owner"
+NAME_PREFIX = "rerank-lab"  # every name unique_name returns starts with it (sweep filters on it)
+# What SageMaker Studio and notebook instances write on the machine (and nothing else does).
+RESOURCE_METADATA = "/opt/ml/metadata/resource-metadata.json"
+METADATA_ENV = "RERANK_SAGEMAKER_METADATA"  # another path, for tests
+# Statuses in which AWS refuses to delete an endpoint: wait until it leaves them.
+ENDPOINT_BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack")
+
+
+@dataclass
+class Deployment:
+    """What one run creates: a model, endpoint config and endpoint named ``name`` (notebook 04).
+
+    ``transform_jobs`` and ``scalable_targets`` list what the run started or registered besides:
+    cleanup touches those and nothing else.
+    """
+
+    name: str
+    region: str
+    owner: str
+    variant: str = "AllTraffic"
+    transform_jobs: list[str] = field(default_factory=list)
+    scalable_targets: list[str] = field(default_factory=list)
+
+    @property
+    def tags(self) -> list[dict]:
+        """Return the tags every resource of this run carries."""
+        return [
+            TUTORIAL_TAG,
+            {"Key": RUN_TAG, "Value": self.name},
+            {"Key": OWNER_TAG, "Value": self.owner},
+        ]
+
+    @property
+    def scaling_resource_id(self) -> str:
+        """Return the variant's id in Application Auto Scaling (notebook 07)."""
+        return f"endpoint/{self.name}/variant/{self.variant}"
+
+
+def unique_name(base: str = NAME_PREFIX) -> str:
+    """Return ``rerank-lab...-YYYYmmdd-HHMMSS-xxxxxx``, at most 63 characters.
+
+    Like the SDK's ``name_from_base``, plus random hex: two runs in the same second never share
+    a name. A base that does not start with ``rerank-lab`` gets it in front.
+    """
+    suffix = time.strftime("-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
+    base = re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-")
+    if not base.startswith(NAME_PREFIX):
+        base = f"{NAME_PREFIX}-{base}".rstrip("-")
+    return base[: 63 - len(suffix)].rstrip("-") + suffix
+
+
+def metadata_path() -> Path:
+    """Return where SageMaker Studio / notebook instances keep their resource metadata."""
+    return Path(os.environ.get(METADATA_ENV) or RESOURCE_METADATA)
+
+
+def sagemaker_metadata() -> dict | None:
+    """Return this machine's SageMaker resource metadata, or None outside Studio/notebook
+    instances."""
+    try:
+        return json.loads(metadata_path().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def owner_of(arn: str, metadata: dict | None = None) -> str:
+    """Return the person behind a caller ARN, as a tag value.
+
+    Studio (metadata with ``UserProfileName``): the user profile, since every user of a domain
+    may share one execution role and one session name; an assumed role: the ARN with its session
+    name; a notebook instance: its ARN; an IAM user: the user's ARN.
+    """
+    metadata = metadata or {}
+    if metadata.get("UserProfileName"):
+        account = arn.split(":")[4]
+        owner = f"studio:{account}:{metadata.get('DomainId', '')}/{metadata['UserProfileName']}"
+    elif ":assumed-role/" in arn:
+        owner = arn
+    else:
+        owner = metadata.get("ResourceArn") or arn
+    return re.sub(r"[^\w.:/=+@-]", "_", owner)[:256]  # what SageMaker tag values allow
+
+
+def caller_identity(sts, metadata: dict | None = None) -> str:
+    """Return the owner tag of whoever holds these credentials (``owner_of`` says who that is)."""
+    if metadata is None:
+        metadata = sagemaker_metadata()
+    return owner_of(sts.get_caller_identity()["Arn"], metadata)
+
+
+def plan_deployment(base: str = NAME_PREFIX, region: str | None = None) -> Deployment:
+    """Choose a unique name and the tags for a deployment; nothing is created yet."""
+    import boto3
+
+    from helpers.sagemaker.runtime import session_region
+
+    region = session_region(region)
+    owner = caller_identity(boto3.client("sts", region_name=region))
+    return Deployment(name=unique_name(base), region=region, owner=owner)
+
+
+def wait_for_endpoint(sm, name: str, timeout_s: float = 1800, poll_s: float = 15) -> str:
+    """Poll until the endpoint leaves Creating/Updating or timeout_s passes; return its status."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
+        if status not in ENDPOINT_BUSY or time.monotonic() >= deadline:
+            return status
+        time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
