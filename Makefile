@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 # The serving side (notebook 04) mirrors the SageMaker Hugging Face image: transformers 4.x.
 SERVE_STAMP := .venv-serve/.installed
 
-# Committed and checked outputs must not contain progress bars; learners keep theirs.
-test test-perturbed notebooks: export HF_HUB_DISABLE_PROGRESS_BARS := 1
+# Committed and checked outputs must not contain progress bars; learners keep theirs. The one
+# place that sets it, with conftest.py for a bare `pytest`.
+test test-perturbed notebooks rehearse: export HF_HUB_DISABLE_PROGRESS_BARS := 1
 # The corpus mirror that tests and CI use, when this checkout sits beside ../shared.
 MIRROR := $(wildcard $(abspath ..)/shared/data)
 ifneq ($(MIRROR),)
@@ -79,7 +80,7 @@ rehearse: data $(SERVE_STAMP) ## Run every notebook in the default profile on a 
 	$(BIN)/python -m helpers.hub_rehearsal $(REHEARSAL)/hub && \
 	env -u RERANK_EMBEDDING_MODEL -u RERANK_RERANKER_MODEL RERANK_PROFILE=default \
 		HF_HUB_OFFLINE=1 HF_HUB_CACHE=$(REHEARSAL)/hub RERANK_CACHE_DIR=$(REHEARSAL)/cache \
-		HF_HUB_DISABLE_PROGRESS_BARS=1 $(BIN)/python -m helpers.notebooks --out $(REHEARSAL)/notebooks; \
+		$(BIN)/python -m helpers.notebooks --out $(REHEARSAL)/notebooks; \
 	notebooks=$$?; \
 	$(BIN)/pytest -p no:cacheprovider -m rehearsal tests/test_rehearsal.py; \
 	serving=$$?; \

@@ -39,7 +39,7 @@ def bench_model(random_head_cross_encoder_dir):
 def quick_run(bench_model):
     """Run ``python -m helpers.bench --quick`` once; return (finished process, results)."""
     (QUICK_OUT / "results.json").unlink(missing_ok=True)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}  # progress bars: conftest.py
     command = [sys.executable, "-m", "helpers.bench", "--quick", "--out", str(QUICK_OUT)]
     done = subprocess.run(
         [*command, "--model", bench_model], cwd=ROOT, env=env, capture_output=True, text=True,

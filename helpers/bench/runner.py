@@ -69,7 +69,6 @@ def failures(results: dict) -> list[str]:
 
 def run(model_path: str | None = None, quick: bool = False, threads: int | None = None) -> dict:
     """Run all six sections and return the results dict (``report`` writes it)."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore")
     from transformers import AutoTokenizer
@@ -163,7 +162,7 @@ def load_or_run(out, model_path: str | None = None, quick: bool = True, max_age_
     command = [sys.executable, "-m", "helpers.bench", "--out", str(out), "--model", source]
     done = subprocess.run(
         command + (["--quick"] if quick else []), capture_output=True, text=True, check=False,
-        cwd=PACKAGE_DIR.parents[1], env={**os.environ, "HF_HUB_DISABLE_PROGRESS_BARS": "1"},
+        cwd=PACKAGE_DIR.parents[1],
     )  # fmt: skip
     if done.returncode != 0 or not saved.is_file():
         raise RuntimeError(f"the benchmark failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
