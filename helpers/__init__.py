@@ -16,7 +16,7 @@ from helpers.retrieval import (  # noqa: E402
     pretty_print_docs,
     search_with_scores,
 )
-from helpers.runtime import set_cpu_threads, timed  # noqa: E402
+from helpers.runtime import set_cpu_threads  # noqa: E402
 
 __all__ = [
     "CorpusError",
@@ -29,5 +29,4 @@ __all__ = [
     "search_with_scores",
     "set_cpu_threads",
     "split_corpus",
-    "timed",
 ]

@@ -1,9 +1,7 @@
-import time
-
 import torch
 from langchain_core.documents import Document
 
-from helpers import set_cpu_threads, timed
+from helpers import set_cpu_threads
 from helpers.display import format_table, ranking_table, side_by_side, snippet
 
 
@@ -15,13 +13,6 @@ def test_set_cpu_threads_explicit_and_from_env(monkeypatch):
         assert set_cpu_threads() == 2 and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
-
-
-def test_timed_measures_the_block():
-    with timed("sleep") as timing:
-        time.sleep(0.05)
-    assert 0.04 < timing.seconds < 1
-    assert str(timing).startswith("sleep: ") and str(timing).endswith(" ms")
 
 
 def test_format_table_aligns_columns():

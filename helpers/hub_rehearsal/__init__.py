@@ -8,10 +8,10 @@ weights and tokenizers trained with ``tokenizers`` on the course corpus. It lets
 profile's code run end to end without the Hub. Nothing it computes is a result: its scores and
 rankings are noise, never shown or committed.
 
-Sizes: ``small`` (tiny dimensions, for CI) and ``real-dimension`` (the real configs' sizes, for
-timing only). The ``onnx/``, ``openvino/`` and ``tf_model.h5`` files the real repositories also
-ship are placeholder bytes: nothing in the course loads them; they are there so that packaging's
-allow-list is tested against the real file set.
+Sizes: ``small`` (tiny dimensions, for CI) and ``real-dimension`` (the real configs' sizes, to
+time the default profile's steps without the Hub). The ``onnx/``, ``openvino/`` and
+``tf_model.h5`` files the real repositories also ship are placeholder bytes: nothing in the course
+loads them; they are there so that packaging's allow-list is tested against the real file set.
 
 What a rehearsal cannot show: the real models' numbers (scores, rankings, metrics, thresholds,
 the Chinese example), the Hub download itself (network, rate limits, the real files' bytes), the
@@ -20,8 +20,7 @@ the placeholder ONNX/OpenVINO/TensorFlow copies. The tokenizers' training breaks
 from run to run, so two builds may differ in a few vocabulary entries (the weights are seeded).
 
 One module a job: ``layout`` (the cache's folders and links), ``vocab`` (tokenizers trained on
-the corpus), ``models`` (the two repositories' files), ``timing`` (the default profile's heavy
-steps, measured on the real-dimension stand-in).
+the corpus), ``models`` (the two repositories' files).
 
 CLI: ``python -m helpers.hub_rehearsal HF_HUB_CACHE [--size small|real-dimension]``
 """
