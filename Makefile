@@ -54,10 +54,10 @@ data: $(STAMP) ## Fetch and verify the corpus (uses RERANK_DATA_MIRROR if set)
 	$(BIN)/python -c "from helpers.data import corpus_path; print(corpus_path())"
 
 models: data ## Prepare the active profile's models (builds the offline reranker if needed)
-	$(BIN)/python -m helpers.prepare_models
+	$(BIN)/python -m tools.prepare_models
 
 run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one row per notebook
-	$(BIN)/python -m helpers.notebooks --out build
+	$(BIN)/python -m tools.notebooks --out build
 
 test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
@@ -77,10 +77,10 @@ REHEARSAL := $(abspath build/rehearse)
 rehearse: data $(SERVE_STAMP) ## Run every notebook in the default profile on a stand-in Hub cache (offline)
 	rm -rf $(REHEARSAL)
 	start=$$SECONDS; \
-	$(BIN)/python -m helpers.hub_rehearsal $(REHEARSAL)/hub && \
+	$(BIN)/python -m tools.hub_rehearsal $(REHEARSAL)/hub && \
 	env -u RERANK_EMBEDDING_MODEL -u RERANK_RERANKER_MODEL RERANK_PROFILE=default \
 		HF_HUB_OFFLINE=1 HF_HUB_CACHE=$(REHEARSAL)/hub RERANK_CACHE_DIR=$(REHEARSAL)/cache \
-		$(BIN)/python -m helpers.notebooks --out $(REHEARSAL)/notebooks; \
+		$(BIN)/python -m tools.notebooks --out $(REHEARSAL)/notebooks; \
 	notebooks=$$?; \
 	$(BIN)/pytest -p no:cacheprovider -m rehearsal tests/test_rehearsal.py; \
 	serving=$$?; \
@@ -96,7 +96,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 notebooks: models $(SERVE_STAMP) ## Re-execute notebooks in place (offline profile) to refresh committed outputs
-	RERANK_PROFILE=offline $(BIN)/python -m helpers.notebooks --in-place
+	RERANK_PROFILE=offline $(BIN)/python -m tools.notebooks --in-place
 
 serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker) and serve it on :8080
 	$(BIN)/python -m helpers.sagemaker serve $(MODEL)

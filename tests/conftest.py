@@ -27,7 +27,7 @@ def retriever(chunks, embeddings):
 @pytest.fixture(scope="session")
 def hub_cache(tmp_path_factory):
     """A stand-in Hugging Face cache holding the default profile's models (small, random)."""
-    from helpers.hub_rehearsal import build_cache
+    from tools.hub_rehearsal import build_cache
 
     folder = tmp_path_factory.mktemp("hub-cache")
     build_cache(folder, "small")

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import config
 from helpers.config import ModelUnavailableError, load_config, resolve_model
-from helpers.hub_rehearsal import snapshot_path
+from tools.hub_rehearsal import snapshot_path
 
 EMBEDDING, RERANKER = config.DEFAULT_EMBEDDING_MODEL, config.DEFAULT_RERANKER_MODEL
 
@@ -92,7 +92,7 @@ def test_default_profile_resolves_hub_ids_to_cache_snapshots(hub_cache):
 
 
 def test_prepare_models_finds_the_default_profile_in_the_cache(hub_cache):
-    run = run_with_cache(hub_cache, "-m", "helpers.prepare_models")
+    run = run_with_cache(hub_cache, "-m", "tools.prepare_models")
     assert run.returncode == 0, run.stderr
     assert "profile: default" in run.stdout
     assert EMBEDDING in run.stdout and RERANKER in run.stdout and "missing" not in run.stderr
@@ -210,8 +210,8 @@ def fake_offline_build(monkeypatch):
 
 
 def test_make_models_rebuilds_when_the_recipe_hash_differs(clean_env, monkeypatch, capsys):
-    from helpers import prepare_models
     from helpers.offline_reranker import recipe
+    from tools import prepare_models
 
     clean_env.setenv("RERANK_PROFILE", "offline")
     monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)

@@ -1,6 +1,6 @@
 import nbformat
 
-from helpers import notebooks
+from tools import notebooks
 
 
 def write_notebook(path, source):

@@ -1,6 +1,6 @@
 """model.tar.gz from a Hugging Face cache snapshot: files, not links; one copy of the weights.
 
-The snapshot is the stand-in cache's BAAI/bge-reranker-base (helpers.hub_rehearsal): the real
+The snapshot is the stand-in cache's BAAI/bge-reranker-base (tools.hub_rehearsal): the real
 repository's file set (safetensors + a pickled .bin twin, an ONNX copy, the model card) laid out
 as huggingface_hub does, as relative links into ../../blobs.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from helpers import sagemaker as sm
 from helpers.config import DEFAULT_RERANKER_MODEL
-from helpers.hub_rehearsal import snapshot_path
+from tools.hub_rehearsal import snapshot_path
 
 SERVING = {
     "config.json",

@@ -1,7 +1,7 @@
 """The default profile rehearsed offline: the stand-in Hub cache is faithful, and notebook 04's
 serving path works on a model.tar.gz packaged from it.
 
-The stand-in (helpers.hub_rehearsal) has the real repositories' layout, files and configs but
+The stand-in (tools.hub_rehearsal) has the real repositories' layout, files and configs but
 random weights: these tests check mechanics (layout, loading in both stacks, packaging, serving),
 never quality. Tests marked ``rehearsal`` start SageMaker's real model server (MMS from
 .venv-serve); ``make rehearse`` runs them, ``make test`` leaves them to it.
@@ -17,7 +17,7 @@ import pytest
 
 from helpers import sagemaker as sm
 from helpers.config import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL
-from helpers.hub_rehearsal import parameter_count, snapshot_path
+from tools.hub_rehearsal import parameter_count, snapshot_path
 
 PAIRS = [
     ("What did the president say about Ukraine?", "We stand with the people of Ukraine."),
@@ -47,7 +47,7 @@ def test_the_sentencepiece_model_agrees_with_tokenizer_json(hub_cache):
     from tokenizers import Tokenizer
     from transformers.convert_slow_tokenizer import XLMRobertaConverter
 
-    from helpers.hub_rehearsal import corpus_lines
+    from tools.hub_rehearsal import corpus_lines
 
     snapshot = snapshot_path(hub_cache, DEFAULT_RERANKER_MODEL)
     fast = Tokenizer.from_file(str(snapshot / "tokenizer.json"))

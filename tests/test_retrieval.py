@@ -5,8 +5,8 @@ import pytest
 
 from helpers import build_faiss_retriever, make_embeddings, pretty_print_docs, search_with_scores
 from helpers.config import ModelUnavailableError
-from helpers.hub_rehearsal import corpus_lines, embedding_files, write_repo
 from helpers.retrieval import similarity_of, without_normalize
+from tools.hub_rehearsal import corpus_lines, embedding_files, write_repo
 
 SEED_QUERY = "What is the plan for the economy?"
 DOT_MODEL = "rerank-lab/dot-product-stand-in"

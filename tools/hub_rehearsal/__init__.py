@@ -22,18 +22,18 @@ from run to run, so two builds may differ in a few vocabulary entries (the weigh
 One module a job: ``layout`` (the cache's folders and links), ``vocab`` (tokenizers trained on
 the corpus), ``models`` (the two repositories' files).
 
-CLI: ``python -m helpers.hub_rehearsal HF_HUB_CACHE [--size small|real-dimension]``
+CLI: ``python -m tools.hub_rehearsal HF_HUB_CACHE [--size small|real-dimension]``
 """
 
-from helpers.hub_rehearsal.layout import snapshot_path, write_repo
-from helpers.hub_rehearsal.models import (
+from tools.hub_rehearsal.layout import snapshot_path, write_repo
+from tools.hub_rehearsal.models import (
     SIZES,
     build_cache,
     embedding_files,
     parameter_count,
     reranker_files,
 )
-from helpers.hub_rehearsal.vocab import corpus_lines
+from tools.hub_rehearsal.vocab import corpus_lines
 
 __all__ = [
     "SIZES",

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from helpers.config import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL
-from helpers.hub_rehearsal.layout import write_repo
-from helpers.hub_rehearsal.vocab import (
+from tools.hub_rehearsal.layout import write_repo
+from tools.hub_rehearsal.vocab import (
     corpus_lines,
     sentencepiece_model,
     unigram_tokenizer,
