@@ -70,3 +70,25 @@ def pipeline_bars(names: list[str], metrics: dict[str, list[float]], title: str 
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # beside the bars
     fig.tight_layout()
     return fig
+
+
+def when_reranking_helps(labels: list[str], deltas: dict[str, list[float]], noise: float, title=""):
+    """Draw each setup's change over its first stage alone, one bar per metric (notebook 03).
+
+    The grey band is ``noise`` either side of 0: a change inside it is not significant on the
+    questions measured (``ev.difference_needed``).
+    """
+    fig, ax = _axes(7.6, 1.2 + 0.5 * len(labels))
+    height = 0.8 / max(len(deltas), 1)
+    for index, (metric, values) in enumerate(deltas.items()):
+        ax.barh([row + index * height for row in range(len(labels))], values, height=height,
+                label=metric)  # fmt: skip
+    ax.axvspan(-noise, noise, color="0.88", zorder=0, label=f"±{noise:.2f}: not significant")
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.set_yticks([row + height * (len(deltas) - 1) / 2 for row in range(len(labels))], labels)
+    ax.invert_yaxis()  # the first setup on top, as in the table
+    ax.set_xlabel("change over the first stage alone (higher: reranking helps)")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig

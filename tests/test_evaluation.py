@@ -337,46 +337,93 @@ def test_threshold_lists_come_from_the_search_cut_at_top_n():
 # The decision ----------------------------------------------------------------------------------
 
 
-def row(first, second, k, n, recall, ndcg=0.5):
+def row(first, second, k, n, recall, ndcg10, mrr):
     return {"first": first, "second": second, "k": k, "top_n": n, "recall": recall,
-            "ndcg": ndcg, "mrr": 0.5}  # fmt: skip
+            "ndcg": ndcg10, "mrr": mrr, "ndcg@10": ndcg10}  # fmt: skip
 
 
 ROWS = [
-    row("dense", "none", 3, 3, 0.80),
-    row("dense", "rerank", 20, 3, 0.86),
-    row("dense", "MaxP", 20, 3, 0.85),
-    row("dense", "none", 5, 5, 0.91),
-    row("dense", "rerank", 5, 5, 0.92),
-    row("dense", "MaxP", 20, 5, 0.93),
-    row("hybrid", "rerank", 20, 5, 0.95),
+    row("dense", "none", 3, 3, 0.80, 0.70, 0.80),
+    row("BM25", "none", 3, 3, 0.60, 0.55, 0.60),
+    row("dense", "rerank", 20, 3, 0.86, 0.68, 0.85),  # below dense on nDCG@10
+    row("dense", "MaxP", 20, 3, 0.85, 0.74, 0.86),
+    row("dense", "none", 5, 5, 0.91, 0.70, 0.80),
+    row("BM25", "none", 5, 5, 0.70, 0.55, 0.60),
+    row("dense", "rerank", 20, 5, 0.92, 0.69, 0.82),  # below dense on nDCG@10
+    row("dense", "blend", 5, 5, 0.88, 0.78, 0.85),  # loses 0.03 of Recall@5
+    row("dense", "blend", 20, 5, 0.90, 0.76, 0.84),
+    row("dense", "MaxP", 20, 5, 0.93, 0.75, 0.83),
+    row("hybrid", "MaxP blend", 20, 5, 0.95, 0.77, 0.90),
 ]
 
 
-def test_the_decision_takes_the_smallest_top_n_reaching_the_target_then_the_cheapest():
+def test_the_bar_keeps_mrr_and_ndcg_and_allows_0_02_of_recall():
+    dense = ROWS[4]
+    assert ev.bar_misses(dense, ROWS[6]) == ["ndcg@10"]
+    assert ev.bar_misses(dense, ROWS[7]) == ["recall"]
+    assert ev.bar_misses(dense, ROWS[8]) == [] and ev.bar_misses(dense, dense) == []
+
+
+def test_the_ship_rule_takes_the_cheapest_that_earns_its_place_near_the_best():
     decision = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.02)
-    assert decision["top_n"] == 5
-    assert decision["best"]["first"] == "hybrid"
-    assert ev.pipeline_name(decision["chosen"]) == "dense + MaxP (k=20)"  # 0.93 >= 0.95 - 0.02
+    assert decision["top_n"] == 5 and decision["reached_target"]
+    assert ev.pipeline_name(decision["first_stage"]) == "dense"
+    assert ev.pipeline_name(decision["best"]) == "hybrid + MaxP blend (k=20)"
+    assert ev.pipeline_name(decision["chosen"]) == "dense + MaxP (k=20)"  # 0.75 >= 0.77 - 0.02
     strict = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.0)
-    assert ev.pipeline_name(strict["chosen"]) == "hybrid + rerank (k=20)"
+    assert ev.pipeline_name(strict["chosen"]) == "hybrid + MaxP blend (k=20)"
     low = ev.choose_pipeline(ROWS, target_recall=0.8, tolerance=0.005)
-    assert low["top_n"] == 3 and ev.pipeline_name(low["chosen"]) == "dense + rerank (k=20)"
+    assert low["top_n"] == 3 and ev.pipeline_name(low["chosen"]) == "dense + MaxP (k=20)"
     missed = ev.choose_pipeline(ROWS, target_recall=0.99)
     assert missed["top_n"] == 5 and not missed["reached_target"]
+    nothing = ev.choose_pipeline([ROWS[4], ROWS[6]])
+    assert ev.pipeline_name(nothing["chosen"]) == "dense"
 
 
-def test_what_would_change_names_the_reranker_and_the_gap():
+def test_what_would_change_names_what_falls_short_and_by_how_much():
     decision = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.02)
     text = " ".join(ev.what_would_change(decision, ROWS))
-    assert "hybrid + rerank (k=20), Recall@5 0.9500) reached more than 0.9500" in text
-    assert "Other data" in text
-    kept = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.0)
-    assert "Without the cross-encoder the best is dense + MaxP (k=20)" in " ".join(
-        ev.what_would_change(kept, ROWS)
+    assert (
+        "No rerank setup earns its place: its best, dense + rerank (k=20), falls short of dense "
+        "alone on nDCG@10 0.6900 vs 0.7000." in text
     )
+    assert "dense + blend (k=20) earns its place (nDCG@10 0.7600)" in text
+    assert "Other data" in text
     missed = ev.choose_pipeline(ROWS, target_recall=0.99)
     assert "No pipeline returns 99%" in " ".join(ev.what_would_change(missed, ROWS))
+
+
+def test_blend_of_z_scores_each_querys_first_k_candidates():
+    from helpers.reranking import blend_scores
+
+    candidates = {"q": [(doc(1, "a"), 0.9), (doc(2, "b"), 0.5), (doc(3, "c"), 0.1)]}
+    cross = {"q": {"1": -2.0, "2": 3.0, "3": 9.0}}
+    blended = ev.blend_of(cross, 0.3)(candidates, 2)
+    expected = blend_scores([-2.0, 3.0], [0.9, 0.5], 0.3)
+    assert blended == {"q": dict(zip(["1", "2"], expected, strict=True))}
+    base = {"q": {"1": 0.0, "2": 1.0, "3": 5.0}}
+    on_base = ev.blend_of(cross, 0.5, base=base)(candidates, 3)["q"]
+    assert sorted(on_base, key=on_base.get, reverse=True) == ["3", "2", "1"]
+    rows = ev.pipeline_rows(
+        ev.build_qrels({"q": {"2": 2}}),
+        {"dense": candidates},
+        {"blend": ev.blend_of(cross, 1.0)},
+        [2],
+        [1],
+    )
+    assert [(r["second"], r["mrr"]) for r in rows] == [("none", 0.5), ("blend", 1.0)]
+
+
+def test_difference_needed_is_where_the_paired_t_test_reaches_its_level():
+    from scipy.stats import ttest_rel
+
+    before = {f"q{i}": 0.5 for i in range(36)}
+    noise = {q: 0.3 * math.sin(i) for i, q in enumerate(before)}
+    centred = {q: v - sum(noise.values()) / len(noise) for q, v in noise.items()}
+    needed = ev.difference_needed(before, {q: before[q] + centred[q] for q in before})
+    after = {q: before[q] + centred[q] + needed for q in before}
+    p_value = ttest_rel(list(after.values()), list(before.values())).pvalue
+    assert p_value == pytest.approx(0.05, abs=1e-6)
 
 
 # The metrics: a hand implementation agrees with ranx on the same run --------------------------

@@ -3,11 +3,11 @@
 One job per module, all re-exported here (``from helpers import evaluation as ev``):
 
 - ``labels``: the labelled query file and the chunks each passage marks (one chunk per passage);
-- ``runs``: first stages (BM25, dense), second stages (cross-encoder, MaxP), ranx runs;
+- ``runs``: first stages (BM25, dense), second stages (cross-encoder, MaxP, the blend), ranx runs;
 - ``fusion``: the hybrid first stage (BM25 + dense, reciprocal rank fusion);
 - ``significance``: metrics per query and significance corrected for many pairs;
 - ``thresholds``: a score threshold chosen on dev questions, checked on test (notebook 02);
-- ``decision``: what to ship, read from the measurements;
+- ``decision``: what to ship, read from the measurements: the course's one ship rule;
 - ``cli``: ``python -m helpers.evaluation --queries data/eval/queries.json --split test``.
 
 Every metric comes from ranx. Queries with no relevant passage (``"relevant": []``) cannot enter
@@ -16,6 +16,8 @@ ranx's qrels, so they are left out of Recall, MRR and nDCG and used for threshol
 
 from helpers.evaluation.cli import main, markdown_table
 from helpers.evaluation.decision import (
+    BAR_SLACK,
+    bar_misses,
     choose_pipeline,
     cost,
     pipeline_name,
@@ -44,6 +46,7 @@ from helpers.evaluation.labels import (
 )
 from helpers.evaluation.runs import (
     as_search,
+    blend_of,
     bm25_retriever,
     bm25_search,
     candidates_run,
@@ -64,6 +67,7 @@ from helpers.evaluation.runs import (
 from helpers.evaluation.significance import (
     adjust_p_values,
     compare_runs,
+    difference_needed,
     evaluate,
     metrics_for,
     per_query,
@@ -80,6 +84,7 @@ from helpers.evaluation.thresholds import (
 )
 
 __all__ = [
+    "BAR_SLACK",
     "DEFAULT_QUERIES",
     "GRADES",
     "LABEL_POLICIES",
@@ -89,6 +94,8 @@ __all__ = [
     "adjust_p_values",
     "answer_chunks",
     "as_search",
+    "bar_misses",
+    "blend_of",
     "bm25_retriever",
     "bm25_search",
     "build_qrels",
@@ -101,6 +108,7 @@ __all__ = [
     "credited_chunks",
     "cross_encoder_scorer",
     "describe_outcomes",
+    "difference_needed",
     "evaluate",
     "first_stage_candidates",
     "hybrid_retriever",

@@ -5,18 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-
-def as_search(retriever):
-    """Turn a LangChain retriever into a function query -> [(doc, score)]."""
-    if hasattr(retriever, "vectorstore"):
-        from helpers.retrieval import search_with_scores
-
-        inner = "INNER" in str(getattr(retriever.vectorstore, "distance_strategy", ""))
-        sign = 1.0 if inner else -1.0  # ranx ranks by descending score: negate distances
-        return lambda query: [(d, sign * s) for d, s in search_with_scores(retriever, query)]
-    if hasattr(retriever, "invoke"):
-        return retriever.invoke
-    return retriever
+from helpers.reranking import as_search, blend_scores
 
 
 def with_scores(results) -> list[tuple]:
@@ -142,6 +131,26 @@ def second_stage_scores(score, queries: list[dict], *candidate_sets) -> dict[str
         values = score(query["query"], [d.page_content for d in docs.values()]) if docs else []
         scores[query["id"]] = dict(zip(docs, map(float, values), strict=True))
     return scores
+
+
+def blend_of(cross_scores: dict, weight: float, base: dict | None = None):
+    """Return a second stage blending the cross-encoder with the first stage (notebook 03).
+
+    It maps (candidates, k) to {query: {chunk id: score}}: each query's first ``k`` candidates
+    get ``helpers.reranking.blend_scores`` of their cross-encoder scores and their first-stage
+    scores, or ``base``'s scores ({query: {chunk id: score}}, e.g. MaxP's) when given.
+    """
+
+    def scores_at(candidates: dict, k: int) -> dict:
+        blended = {}
+        for qid, docs in candidates.items():
+            ids = [str(d.metadata["id"]) for d, _ in docs[:k]]
+            first = [base[qid][i] for i in ids] if base else [float(s) for _, s in docs[:k]]
+            cross = [cross_scores[qid][i] for i in ids]
+            blended[qid] = dict(zip(ids, blend_scores(cross, first, weight), strict=True))
+        return blended
+
+    return scores_at
 
 
 def candidates_run(candidates: dict, k: int, name: str):

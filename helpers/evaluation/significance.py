@@ -96,6 +96,21 @@ def verdict(report, a: str, b: str, metric: str) -> str:
     return "worse" if significantly_better(report, b, a, metric) else "n.s."
 
 
+def difference_needed(before: dict, after: dict, confidence: float = 0.95) -> float:
+    """Return the half-width of the paired t confidence interval of ``after - before``'s mean.
+
+    ``before`` and ``after`` map each query to a metric (``per_query``). A mean difference
+    smaller than this is not significant on these queries at that confidence (notebook 03).
+    """
+    from scipy.stats import t
+
+    deltas = [after[q] - before[q] for q in before]
+    n = len(deltas)
+    mean = sum(deltas) / n
+    spread = math.sqrt(sum((d - mean) ** 2 for d in deltas) / (n - 1))
+    return float(t.ppf(0.5 + confidence / 2, n - 1) * spread / math.sqrt(n))
+
+
 def top_score_separation(answerable_run, no_answer_run) -> float | None:
     """Return the share of (no-answer, answerable) query pairs whose top score is lower.
 
