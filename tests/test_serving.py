@@ -414,6 +414,46 @@ def test_langchain_rerank_over_the_limits_is_split_into_calls_that_fit(bridge, r
     assert len(client.calls) >= 3
 
 
+class BodyClient(CountingClient):
+    """A CountingClient that also keeps each request body."""
+
+    def invoke_endpoint(self, **kwargs):
+        self.bodies = [*getattr(self, "bodies", []), kwargs["Body"]]
+        return super().invoke_endpoint(**kwargs)
+
+
+CHINESE_DOCS = [
+    f"向量索引第{i}段：交叉编码器把查询和文档一起读入，输出一个相关性分数。" * 3 for i in range(40)
+]
+
+
+def test_the_client_sends_utf8_in_calls_that_fit_the_endpoints_limits(bridge, reference):
+    query = "什么是重排序？"
+    pairs = [(query, doc) for doc in CHINESE_DOCS]
+    client = BodyClient(sm.runtime_client(bridge))
+    encoder = sm.sagemaker_cross_encoder("rerank-local", client=client, endpoint_env=SERVER_ENV)
+    assert encoder.score([]) == [] and client.calls == []
+    assert encoder.max_pairs == MAX_TOKENS // MAX_LENGTH  # 16: long pairs fit, no 413 round trips
+    assert_close(encoder.score(pairs), reference(pairs))
+    assert client.calls == [14, 14, 12]  # calls of at most 16, none resent after a 413
+    assert all("向量索引".encode() in body and b"\\u" not in body for body in client.bodies)
+    client.calls.clear()
+    encoder.max_bytes = 3000  # as a serverless endpoint's 4 MB, scaled down
+    assert_close(encoder.score(pairs), reference(pairs))
+    assert max(len(body) for body in client.bodies[-len(client.calls) :]) <= 3000
+    assert len(client.calls) > 3
+
+
+def test_the_client_waits_longer_than_the_endpoint_and_never_resends_a_model_timeout(bridge):
+    for client in (
+        sm.runtime_client(bridge),
+        sm.sagemaker_cross_encoder("rerank-local", region=sm.REGION).client,  # LangChain's own
+    ):
+        config = client.meta.config
+        assert config.read_timeout > 60  # SageMaker answers its 60 s timeout before we give up
+        assert config.retries["mode"] == "standard"  # a 424 ModelError is never retried
+
+
 # --- stopping, and the fallback without Java -------------------------------------------------
 
 

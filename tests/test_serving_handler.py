@@ -315,6 +315,50 @@ def test_a_failed_load_answers_500_to_every_request(random_head_cross_encoder_di
     assert str(tmp_path) not in body
 
 
+def test_a_load_failure_that_may_pass_is_retried_under_a_model_server(
+    random_head_cross_encoder_dir, monkeypatch
+):
+    real, calls = handler.load_reranker, []
+
+    def flaky(model_dir, context=None):
+        calls.append(model_dir)
+        if len(calls) == 1:
+            raise OSError("We couldn't connect to 'https://huggingface.co'")  # a Hub hiccup
+        return real(model_dir, context)
+
+    monkeypatch.setattr(handler, "load_reranker", flaky)
+    monkeypatch.setenv("RERANKER_LOAD_RETRY_S", "0")
+    model = handler.model_fn(str(random_head_cross_encoder_dir), FakeContext())
+    assert isinstance(model, handler.Reranker) and len(calls) == 2
+    calls.clear()
+
+    def mistaken(model_dir, context=None):
+        calls.append(model_dir)
+        raise backends.ModelLoadError("the archive has config.json but no weights")
+
+    monkeypatch.setattr(handler, "load_reranker", mistaken)
+    failed = handler.model_fn(str(random_head_cross_encoder_dir), FakeContext())
+    assert isinstance(failed, schema.ServerError) and len(calls) == 1  # a mistake: not retried
+
+
+def test_an_exported_torch_model_never_loads_a_pickle(monkeypatch, tmp_path):
+    import transformers
+
+    exported = sm.load_code_module("exported_backends")
+    seen = {}
+
+    def from_pretrained(path, **kwargs):
+        seen.update(kwargs)
+        raise OSError("stop here")
+
+    monkeypatch.setattr(
+        transformers.AutoModelForSequenceClassification, "from_pretrained", from_pretrained
+    )
+    with pytest.raises(OSError, match="stop here"):
+        exported.torch_runner(tmp_path, None, "f32")
+    assert seen.get("use_safetensors") is True
+
+
 # --- the hook for exported backends (issue 16 ships code/exported_backends.py) ---------------
 
 
@@ -385,13 +429,13 @@ def test_a_distilbert_reranker_saved_by_transformers_5_serves_on_transformers_4(
     DistilBertForSequenceClassification(config).save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     assert "token_type_ids" in tokenizer("a", "b")  # what the model must not be given
-    code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import inference; "
-        "model = inference.model_fn(sys.argv[2]); "
+    code = sm.IMPORT_INFERENCE + (
+        "import json; model = inference.model_fn(sys.argv[3]); "
         "print(json.dumps(model.score([('What is the plan?', 'Lower costs.'), ('q', 'd')])))"
     )
+    loader = sm.contract.__file__
     served = subprocess.run(
-        [serve_venv_python, "-c", code, str(sm.CODE_DIR), str(tmp_path)],
+        [serve_venv_python, "-c", code, loader, str(sm.CODE_DIR), str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert served.returncode == 0, served.stderr[-2000:]

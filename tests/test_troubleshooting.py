@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -20,29 +19,16 @@ def test_langchain_1x_has_no_langchain_retrievers():
         import langchain.retrievers  # noqa: F401
 
 
-def pip_dry_run(target, *options) -> subprocess.CompletedProcess:
-    """`pip install --dry-run faiss` against the real PyPI; skip the test when it is unreachable."""
-    command = [sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check"]
-    command += ["install", "--dry-run", "--no-deps", "--ignore-installed", "--progress-bar", "off"]
-    command += ["--index-url", "https://pypi.org/simple", "--target", str(target), *options]
-    try:
-        return subprocess.run(command + ["faiss"], capture_output=True, text=True, timeout=180)
-    except subprocess.TimeoutExpired:
-        pytest.skip("PyPI did not answer within 180 s")
-
-
-def test_pip_install_faiss_finds_no_wheel_for_this_python(tmp_path):
-    # The project exists, with wheels for CPython 3.7 ...
-    old = pip_dry_run(tmp_path, "--python-version", "3.7", "--platform", "manylinux1_x86_64")
-    if old.returncode != 0:
-        pytest.skip(f"PyPI unreachable from here: {old.stderr.strip()[-200:]}")
-    assert "Would install faiss-1.5.3" in old.stdout
-    # ... and none that this Python can install: the cause the entry names.
-    now = pip_dry_run(tmp_path)
-    assert now.returncode != 0
+def test_the_faiss_install_fix_is_what_the_course_installs():
+    """The cause (PyPI's `faiss` holds one release, 1.5.3, with CPython 3.7 wheels only) needs the
+    package index to reproduce, and tests make no network calls: the entry's fix is checked."""
     expected = "Could not find a version that satisfies the requirement faiss (from versions: none)"
-    assert expected in now.stderr
-    assert expected in DOC
+    assert expected in DOC and "pip install faiss-cpu" in DOC
+    root = Path(__file__).resolve().parents[1]
+    assert "faiss-cpu==" in (root / "requirements.txt").read_text()
+    import faiss  # what faiss-cpu installs
+
+    assert faiss.IndexFlatIP(4).d == 4
 
 
 def test_untruncated_long_input_raises_the_tensor_size_error(random_head_cross_encoder_dir):

@@ -39,7 +39,15 @@ from helpers.sagemaker.cleanup import (
     delete_run,
     sweep,
 )
-from helpers.sagemaker.contract import CODE_DIR, ENDPOINT_ENV, ROOT, load_handler, load_schema
+from helpers.sagemaker.contract import (
+    CODE_DIR,
+    ENDPOINT_ENV,
+    IMPORT_INFERENCE,
+    ROOT,
+    load_code_module,
+    load_handler,
+    load_schema,
+)
 from helpers.sagemaker.deploy import (
     HF_DLC,
     deploy_huggingface,
@@ -67,7 +75,9 @@ from helpers.sagemaker.local import (
 )
 from helpers.sagemaker.package import archive_listing, package_model, print_archive, unpack_model
 from helpers.sagemaker.runtime import (
+    MAX_BODY_BYTES,
     REGION,
+    client_config,
     content_handler,
     invoke_scores,
     local_aws_env,
@@ -77,17 +87,20 @@ from helpers.sagemaker.runtime import (
     runtime_client,
     sagemaker_cross_encoder,
     session_region,
+    split_calls,
 )
 
 __all__ = [
     "CODE_DIR", "CleanupIncomplete", "CleanupReport", "Deployment", "ENDPOINT_ENV",
-    "FALLBACK_SERVER", "HF_DLC", "LAUNCHER", "LocalEndpoint", "NAME_PREFIX", "OWNER_TAG", "REGION",
-    "ROOT", "RUN_TAG", "Resource", "SERVE_VENV", "TUTORIAL_TAG", "archive_listing", "aws_clients",
-    "cleaned_up", "content_handler", "delete_run", "deploy_huggingface", "deployed",
-    "execution_role", "fake_aws", "free_port", "huggingface_model", "import_sdk", "invoke_scores",
-    "java_available", "load_handler", "load_schema", "local_aws_env", "model_error_body",
+    "FALLBACK_SERVER", "HF_DLC", "IMPORT_INFERENCE", "LAUNCHER", "LocalEndpoint", "MAX_BODY_BYTES",
+    "NAME_PREFIX", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "Resource", "SERVE_VENV",
+    "TUTORIAL_TAG", "archive_listing", "aws_clients", "cleaned_up", "client_config",
+    "content_handler", "delete_run", "deploy_huggingface", "deployed", "execution_role",
+    "fake_aws", "free_port", "huggingface_model", "import_sdk", "invoke_scores", "java_available",
+    "load_code_module", "load_handler", "load_schema", "local_aws_env", "model_error_body",
     "owner_of", "package_model", "patched_env", "plan_deployment", "print_archive",
     "runtime_bridge", "runtime_client", "sagemaker_cross_encoder", "serve_locally", "serve_python",
-    "server_env", "session_region", "smoke_test", "start_server", "stop_process_group", "sweep",
-    "unique_name", "unpack_model", "upload_model", "wait_for_endpoint", "wait_until_ready",
+    "server_env", "session_region", "smoke_test", "split_calls", "start_server",
+    "stop_process_group", "sweep", "unique_name", "unpack_model", "upload_model",
+    "wait_for_endpoint", "wait_until_ready",
 ]  # fmt: skip

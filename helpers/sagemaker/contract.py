@@ -26,8 +26,21 @@ ENDPOINT_ENV = {
 }
 
 
+# The same loader in another interpreter (.venv-serve), which cannot import helpers/: prepend
+# this to `python -c` code and pass contract.py's path and the code folder as argv[1] and [2].
+IMPORT_INFERENCE = (
+    "import runpy, sys; inference = runpy.run_path(sys.argv[1])['load_handler'](sys.argv[2])\n"
+)
+
+
+def load_code_module(name: str, code_dir=CODE_DIR):
+    """Import ``code_dir/name.py`` in this process under its own name, as the container does
+    (the one loader: no ``sys.path.insert`` + ``import inference`` anywhere else)."""
+    return _load_code_module(name, Path(code_dir) / f"{name}.py")
+
+
 def _load_code_module(name: str, path: Path):
-    """Import a file from serving/code under its own name (as the container does)."""
+    """Import a file under its own name (its folder's siblings import it by that name)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # before exec: dataclasses look their module up there
@@ -46,4 +59,4 @@ def load_schema():
 def load_handler(code_dir=CODE_DIR):
     """Import inference.py in this process, to try model_fn/transform_fn without a server."""
     load_schema()
-    return _load_code_module("inference", Path(code_dir) / "inference.py")
+    return load_code_module("inference", code_dir)

@@ -23,6 +23,8 @@ from helpers.sagemaker.contract import load_schema
 
 REGION = "us-east-1"  # the local bridge's and moto's; AWS calls use session_region()
 INVOCATION_TIMEOUT_S = 60  # SageMaker's limit for a real-time endpoint's answer
+# What SageMaker accepts in one request body: real-time endpoints 6 MB, serverless 4 MB.
+MAX_BODY_BYTES = {"real-time": 6 * 1024 * 1024, "serverless": 4 * 1024 * 1024}
 TIMED_OUT = (  # what SageMaker answers then (a 424 ModelError, original status 0)
     "Your invocation timed out while waiting for a response from container primary. Review the "
     "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
@@ -146,19 +148,69 @@ def session_region(region: str | None = None) -> str:
     return region
 
 
+def client_config():
+    """Return botocore's Config for calls to an endpoint: wait longer than the endpoint may take
+    (botocore's 60 s would race SageMaker's own 60 s), retry only what never reached the model.
+
+    Standard retries resend throttling and 5xx of the service, never a ModelError (424): a
+    request the model timed out on is not sent again, to time out again at your expense.
+    """
+    from botocore.config import Config
+
+    return Config(
+        read_timeout=INVOCATION_TIMEOUT_S + 10,
+        connect_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": 3},
+    )
+
+
 def runtime_client(endpoint_url: str | None = None, region: str | None = None):
     """Return a boto3 sagemaker-runtime client (endpoint_url: the local bridge, else AWS)."""
     import boto3
 
     if endpoint_url is None:
-        return boto3.client("sagemaker-runtime", region_name=session_region(region))
+        region = session_region(region)
+        return boto3.client("sagemaker-runtime", region_name=region, config=client_config())
     return boto3.client(
         "sagemaker-runtime",
         endpoint_url=endpoint_url,
         region_name=region or REGION,
         aws_access_key_id="local",
         aws_secret_access_key="local",
+        config=client_config(),
     )
+
+
+def split_calls(pairs, max_pairs: int, max_bytes: int = MAX_BODY_BYTES["real-time"]) -> list:
+    """Split pairs into calls of at most max_pairs pairs and max_bytes of UTF-8 JSON body each.
+
+    Calls by count are of equal size (none tiny); a call over max_bytes is cut where it fills.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        return []
+    calls = -(-len(pairs) // max_pairs)
+    size = -(-len(pairs) // calls)
+    out = []
+    for start in range(0, len(pairs), size):
+        out += _split_by_bytes(pairs[start : start + size], max_bytes)
+    return out
+
+
+def _split_by_bytes(pairs: list, max_bytes: int) -> list:
+    schema = load_schema()
+    overhead = len(schema.encode_request([]))
+    calls, current, size = [], [], overhead
+    for pair in pairs:
+        length = len(schema.encode_request([pair])) - overhead + 2  # its "[q, d]" and ", "
+        if overhead + length > max_bytes:
+            raise ValueError(f"one pair is {length} bytes: over the {max_bytes}-byte body limit")
+        if current and size + length > max_bytes:
+            calls.append(current)
+            current, size = [], overhead
+        current.append(pair)
+        size += length
+    return calls + [current]
 
 
 def invoke_scores(client, endpoint_name: str, pairs, key: str = "pairs") -> list[float]:
@@ -193,20 +245,32 @@ def content_handler():
 
 
 def sagemaker_cross_encoder(
-    endpoint_name: str, region: str | None = None, client=None, max_pairs: int | None = None
+    endpoint_name: str,
+    region: str | None = None,
+    client=None,
+    max_pairs: int | None = None,
+    endpoint_env: dict | None = None,
+    serverless: bool = False,
 ):
-    """Return a SagemakerEndpointCrossEncoder that splits long lists; a given client is used."""
+    """Return a SagemakerEndpointCrossEncoder that splits long lists into calls that fit.
+
+    ``max_pairs`` defaults to what the endpoint's limits allow whatever the texts' length
+    (``endpoint_env``: the RERANKER_* variables it was deployed with; unset: the handler's
+    defaults, 16 pairs of 512 tokens); bodies stay under 6 MB (4 MB ``serverless``). A given
+    client is used; else one with ``client_config()`` (LangChain's own has botocore's 60 s).
+    """
     schema = load_schema()
-    if client is not None:
-        region = client.meta.region_name
+    env = endpoint_env or {}
+    max_length = int(env.get("RERANKER_MAX_LENGTH", 512))
+    region = client.meta.region_name if client is not None else session_region(region)
     encoder = _splitting_cross_encoder()(
         endpoint_name=endpoint_name,
-        region_name=session_region(region),
+        region_name=region,
         content_handler=content_handler(),
-        max_pairs=max_pairs or schema.DEFAULT_MAX_PAIRS,
+        max_pairs=max_pairs or schema.Limits.from_env(env).pairs_per_call(max_length),
+        max_bytes=MAX_BODY_BYTES["serverless" if serverless else "real-time"],
     )
-    if client is not None:
-        encoder.client = client  # the constructor ignores client= and builds its own
+    encoder.client = client or runtime_client(region=region)  # the constructor ignores client=
     return encoder
 
 
@@ -216,17 +280,15 @@ def _splitting_cross_encoder():
     from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
 
     class SplittingSagemakerCrossEncoder(SagemakerEndpointCrossEncoder):
-        """Scores any number of pairs: calls of at most max_pairs, halved on a 413 too big."""
+        """Scores any number of pairs (none too): calls that fit, halved on a 413 too big."""
 
-        max_pairs: int = 256
+        max_pairs: int = 16
+        max_bytes: int = MAX_BODY_BYTES["real-time"]
 
         def score(self, text_pairs):
-            pairs = list(text_pairs)
-            calls = max(1, -(-len(pairs) // self.max_pairs))  # equal calls, none tiny
-            size = -(-len(pairs) // calls)
             scores = []
-            for start in range(0, len(pairs), size):
-                scores += self._score_call(pairs[start : start + size])
+            for call in split_calls(text_pairs, self.max_pairs, self.max_bytes):
+                scores += self._score_call(call)
             return scores
 
         def _score_call(self, pairs):

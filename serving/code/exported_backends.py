@@ -137,7 +137,10 @@ def torch_runner(folder: Path, threads: int | None, precision: str):
 
     if threads:
         torch.set_num_threads(threads)
-    model = AutoModelForSequenceClassification.from_pretrained(str(folder)).float().eval()
+    model = AutoModelForSequenceClassification.from_pretrained(  # never a pickle (.bin)
+        str(folder), use_safetensors=True
+    )
+    model = model.float().eval()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
 
     @torch.inference_mode()

@@ -17,6 +17,8 @@ Environment variables (all optional):
     RERANKER_ACTIVATION    "sigmoid" or "none"; default: as sentence-transformers' CrossEncoder
     RERANKER_MAX_PAIRS     pairs per request (or per JSON Lines line); more answers 413 (256)
     RERANKER_MAX_CHARS     characters per query or document; more answers 413 (10000)
+    RERANKER_LOAD_ATTEMPTS model_fn's tries when loading fails for a reason that may pass (3)
+    RERANKER_LOAD_RETRY_S  seconds between those tries (10)
     RERANKER_MAX_TOKENS    tokens per request, summed over its pairs after truncation; more
                            answers 413 (8192: bge-reranker-base scores that in well under 60 s
                            on an ml.m5.xlarge; serving/README.md shows the measurement)
@@ -39,6 +41,7 @@ import logging
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -93,9 +96,14 @@ class Reranker:
 
 
 def model_fn(model_dir: str | None = None, context=None):
-    """Load the reranker; under a model server a failure answers 500 to every request instead."""
+    """Load the reranker; under a model server a failure answers 500 to every request instead.
+
+    A failure that may pass (a Hub or file-system hiccup: anything but ModelLoadError, which
+    names a mistake in the archive or the settings) is retried RERANKER_LOAD_ATTEMPTS times (3),
+    RERANKER_LOAD_RETRY_S seconds apart (10), inside the model server's 120 s for a load.
+    """
     try:
-        return load_reranker(model_dir, context)
+        return _load_with_retries(model_dir, context)
     except Exception as err:
         if context is None:  # called in process, not by a model server: raise, as Python does
             raise
@@ -104,6 +112,20 @@ def model_fn(model_dir: str | None = None, context=None):
         LOG.exception("model_fn failed: every request answers 500 until the model is fixed")
         reason = str(err) if isinstance(err, backends.ModelLoadError) else type(err).__name__
         return schema.ServerError("model_unavailable", f"the model failed to load: {reason}")
+
+
+def _load_with_retries(model_dir, context):
+    attempts = int(os.environ.get("RERANKER_LOAD_ATTEMPTS", 3)) if context is not None else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return load_reranker(model_dir, context)
+        except backends.ModelLoadError:
+            raise  # a mistake in the archive or settings: loading again cannot fix it
+        except Exception:
+            if attempt == attempts:
+                raise
+            LOG.exception("model_fn attempt %s of %s failed; trying again", attempt, attempts)
+            time.sleep(float(os.environ.get("RERANKER_LOAD_RETRY_S", 10)))
 
 
 def load_reranker(model_dir: str | None, context=None) -> Reranker:
