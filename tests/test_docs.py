@@ -133,3 +133,9 @@ def test_instructor_timing_table_and_total_match_the_notebook_headers():
     total = sum(header_minutes(notebook) for notebook in NOTEBOOKS)
     hours, minutes = divmod(total, 60)
     assert f"That is {total} minutes ({hours} h {minutes} min) of notebooks" in timing
+
+
+def test_the_readme_front_page_stays_small():
+    # What the course teaches, the two commands, the course map, where to go next (issue 21);
+    # the rest lives in docs/.
+    assert len(README.read_bytes()) <= 8 * 1024
