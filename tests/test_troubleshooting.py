@@ -278,3 +278,29 @@ def test_a_model_without_weights_answers_500_naming_the_cause(
         "model_unavailable: the model failed to load: the archive has config.json but no weights"
     )
     assert '"message": "model_unavailable: the model failed to load: ..."' in DOC
+
+
+def test_an_image_the_sdk_does_not_know_is_unsupported_huggingface_version():
+    """The SDK's own image table: 4.51.3 resolves on the pinned SDK, a newer one does not (as the
+    course's image does not on an SDK before 2.254)."""
+    pytest.importorskip("sagemaker")
+    from helpers.sagemaker import HF_DLC, import_sdk
+
+    sagemaker = import_sdk()
+
+    def image(transformers_version):
+        return sagemaker.image_uris.retrieve(
+            "huggingface",
+            region="eu-west-1",
+            version=transformers_version,
+            base_framework_version=f"pytorch{HF_DLC['pytorch_version']}",
+            py_version=HF_DLC["py_version"],
+            instance_type="ml.m5.xlarge",
+            image_scope="inference",
+        )
+
+    assert "4.51.3" in image(HF_DLC["transformers_version"])
+    with pytest.raises(ValueError, match="Unsupported huggingface version: 9.99.0") as error:
+        image("9.99.0")
+    assert "You may need to upgrade your SDK version" in str(error.value)
+    assert "Unsupported huggingface version" in DOC and "sagemaker>=2.254,<3" in DOC
