@@ -1,4 +1,8 @@
-"""Check that this machine can run the course (`python -m helpers.envcheck`, `make check`)."""
+"""Check that this machine can run the course (course plumbing, not the lesson).
+
+``check()`` is the full table (`python -m helpers.envcheck`, `make check`, notebook 01);
+``summary()`` is the one line the other notebooks print.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +67,7 @@ def machine_rows():
         (
             "python",
             platform.python_version(),
-            "" if sys.version_info >= (3, 10) else "use Python 3.10 or newer",
+            "" if sys.version_info >= (3, 11) else "use Python 3.11 or newer",
         ),
         ("cpu cores / torch threads", f"{os.cpu_count()} / {torch.get_num_threads()}", ""),
         ("gpu", gpu, ""),
@@ -158,6 +162,27 @@ def check() -> str:
 
     rows = package_rows() + model_rows() + machine_rows()
     return format_table(rows, ["check", "value", "fix"])
+
+
+# Rows whose fix is a suggestion, not a blocker: notebook 04 falls back to a pure-Python server
+# without Java, and AWS is only for the optional deploy.
+OPTIONAL = ("java", "aws credentials")
+
+
+def summary() -> str:
+    """Return one line: profile, models, torch threads, and what to fix if anything needs it."""
+    import torch
+
+    rows = package_rows() + model_rows() + machine_rows()
+    values = {check: value for check, value, _ in rows}
+    models = [values[v] for v in ("RERANK_EMBEDDING_MODEL", "RERANK_RERANKER_MODEL") if v in values]
+    line = f"profile {values['profile']} | models: {', '.join(models) or 'none'} | "
+    line += f"torch threads: {torch.get_num_threads()}"
+    fixes = [f"{check} {value}" for check, value, fix in rows
+             if fix and not check.startswith(OPTIONAL)]  # fmt: skip
+    if not fixes:
+        return f"{line} | ready"
+    return f"{line} | to fix: {'; '.join(fixes)} (run `make check` or notebook 01 for the table)"
 
 
 if __name__ == "__main__":

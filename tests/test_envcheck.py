@@ -24,6 +24,19 @@ def test_missing_package_gets_a_fix(monkeypatch):
     assert value == "MISSING" and "make venv" in fix
 
 
+def test_summary_is_one_line_that_says_what_to_fix(monkeypatch):
+    monkeypatch.setenv("RERANK_PROFILE", "offline")
+    monkeypatch.setenv("RERANK_RERANKER_MODEL", "/nowhere/reranker")
+    line = envcheck.summary()
+    assert "\n" not in line and line.startswith("profile offline | models: all-MiniLM-L6-v2")
+    assert "torch threads: " in line
+    assert "to fix: RERANK_RERANKER_MODEL reranker (local folder): UNAVAILABLE" in line
+    assert line.endswith("(run `make check` or notebook 01 for the table)")
+    monkeypatch.setenv("RERANK_RERANKER_MODEL", os.path.dirname(__file__))  # any folder loads
+    monkeypatch.setattr(envcheck, "aws_credentials_state", lambda: "none")  # optional: no fix
+    assert envcheck.summary().endswith(" | ready")
+
+
 @pytest.fixture
 def no_aws(monkeypatch, tmp_path):
     """No AWS configuration at all; a run program or a network call would be caught."""
