@@ -24,6 +24,8 @@ DEFAULT_RERANKER_MODEL = "BAAI/bge-reranker-base"
 _TRUE = {"1", "true", "yes", "on"}
 # The folder of the offline profile's cross-encoder, built by `make models`.
 OFFLINE_RERANKER = "offline-reranker"
+# A model folder's weights, in order of preference: a single file, else an index and its shards.
+# The one list in helpers/ (serving/code keeps its own: it must run without helpers).
 WEIGHT_FILES = (
     "model.safetensors",
     "model.safetensors.index.json",

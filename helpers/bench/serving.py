@@ -83,6 +83,7 @@ def serve_venv_times(model_path: str, requests: list, threads: int) -> list[floa
 def bench_sagemaker(model_path: str, workload: Workload, settings: Settings, threads: int) -> dict:
     """Time each request through the local endpoint vs the same handler in-process."""
     from helpers import sagemaker
+    from helpers.sagemaker.runtime import patched_env
 
     try:
         sagemaker.serve_python()
@@ -90,7 +91,7 @@ def bench_sagemaker(model_path: str, workload: Workload, settings: Settings, thr
         raise NotAvailable(str(missing)) from None
     schema = sagemaker.load_schema()
     env = {"RERANKER_NUM_THREADS": str(threads)}
-    with _env(env):
+    with patched_env(env):
         handler = sagemaker.load_handler()
         model = handler.model_fn(model_path)
     started = time.perf_counter()
@@ -166,20 +167,6 @@ def _serve_venv(model_path, workload, settings, threads):
     except (subprocess.SubprocessError, OSError, ValueError) as exc:
         return {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
     return measurement("handler in .venv-serve, no server", values, "ms/call")
-
-
-@contextlib.contextmanager
-def _env(values: dict):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def breakdown(case: dict) -> list[tuple[str, float]]:
