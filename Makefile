@@ -60,12 +60,13 @@ run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one r
 	$(BIN)/python -m tools.notebooks --out build
 
 # Unit tests first, on purpose: tests/test_bench.py writes build/bench-quick, which notebook 05
-# then reads instead of measuring again (helpers.bench.load_or_run). Both parts always run.
+# then reads instead of measuring again (helpers.bench.load_or_run). Both parts always run, and
+# each prints its slowest items (--durations): where CI's minutes go.
 test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
-	start=$$SECONDS; RERANK_PROFILE=offline $(BIN)/pytest tests; unit=$$?; \
+	start=$$SECONDS; RERANK_PROFILE=offline $(BIN)/pytest --durations=15 tests; unit=$$?; \
 	echo "make test: unit tests $$((SECONDS - start)) s"; start=$$SECONDS; \
-	RERANK_PROFILE=offline $(BIN)/pytest notebooks; notebooks=$$?; \
+	RERANK_PROFILE=offline $(BIN)/pytest --durations=15 notebooks; notebooks=$$?; \
 	echo "make test: notebooks $$((SECONDS - start)) s"; \
 	exit $$((unit || notebooks))
 
