@@ -29,22 +29,7 @@ def main(argv: list[str] | None = None) -> int | None:
         "--code", help="folder with inference.py (default: MODEL_DIR/code, else ours)"
     )
     serve.add_argument("--out", default=str(ROOT / "build" / "serve" / "model.tar.gz"))
-    clean = sub.add_parser(
-        "cleanup",
-        help="list (default: a dry run) or --delete --yes what you deployed with this course",
-        description="Find the endpoints, endpoint configs, models, scalable targets and running "
-        "transform jobs named rerank-lab* and tagged project=rerank-lab and rerank-lab:owner=<you> "
-        "in one region. Without --delete nothing is deleted; with it, you confirm by typing "
-        "'delete' (or pass --yes): deleting is not undoable, so you read the list first.",
-    )
-    clean.add_argument("--delete", action="store_true", help="delete them (default: only list)")
-    clean.add_argument("--yes", action="store_true", help="with --delete: do not ask to confirm")
-    clean.add_argument("--region", help="default: the region boto3 finds (AWS_DEFAULT_REGION, ...)")
-    clean.add_argument("--run", help="only this run's resources (its unique name)")
-    clean.add_argument(
-        "--any-owner", action="store_true", help="list everyone's too (never with --delete)"
-    )
-    clean.add_argument("--wait-s", type=float, default=1800, help="wait out Creating this long")
+    _add_cleanup_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "cleanup":
         return cleanup_main(args)
@@ -69,6 +54,26 @@ def main(argv: list[str] | None = None) -> int | None:
                 time.sleep(1)
         except KeyboardInterrupt:
             print("stopping ...")
+
+
+def _add_cleanup_parser(sub) -> None:
+    """Add `cleanup`: list by default; delete only with --delete and a typed confirmation."""
+    clean = sub.add_parser(
+        "cleanup",
+        help="list (default: a dry run) or --delete --yes what you deployed with this course",
+        description="Find the endpoints, endpoint configs, models, scalable targets and running "
+        "transform jobs named rerank-lab* and tagged project=rerank-lab and rerank-lab:owner=<you> "
+        "in one region. Without --delete nothing is deleted; with it, you confirm by typing "
+        "'delete' (or pass --yes): deleting is not undoable, so you read the list first.",
+    )
+    clean.add_argument("--delete", action="store_true", help="delete them (default: only list)")
+    clean.add_argument("--yes", action="store_true", help="with --delete: do not ask to confirm")
+    clean.add_argument("--region", help="default: the region boto3 finds (AWS_DEFAULT_REGION, ...)")
+    clean.add_argument("--run", help="only this run's resources (its unique name)")
+    clean.add_argument(
+        "--any-owner", action="store_true", help="list everyone's too (never with --delete)"
+    )
+    clean.add_argument("--wait-s", type=float, default=1800, help="wait out Creating this long")
 
 
 def cleanup_main(args) -> int:

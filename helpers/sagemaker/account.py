@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.sagemaker.runtime import session_region
+
 TUTORIAL_TAG = {"Key": "project", "Value": "rerank-lab"}
 RUN_TAG = "rerank-lab:run"
 OWNER_TAG = "rerank-lab:owner"
@@ -116,8 +118,6 @@ def caller_identity(sts, metadata: dict | None = None) -> str:
 def plan_deployment(base: str = NAME_PREFIX, region: str | None = None) -> Deployment:
     """Choose a unique name and the tags for a deployment; nothing is created yet."""
     import boto3
-
-    from helpers.sagemaker.runtime import session_region
 
     region = session_region(region)
     owner = caller_identity(boto3.client("sts", region_name=region))
