@@ -126,3 +126,22 @@ def what_would_change(decision: dict, rows: list[dict]) -> list[str]:
         "(data/eval/README.md) and rerun this notebook or `python -m helpers.evaluation`."
     )
     return lines
+
+
+def choose_weight(qrels, candidates: dict, cross_scores: dict, k: int, weights, base=None):
+    """Return the blend weight with the best nDCG@10 on ``qrels``' questions, and the grid.
+
+    Ties go to the higher MRR@10, then to the smaller weight. ``candidates``: one first stage's
+    {query: [(doc, score)]}; ``base``: blend with these scores instead (``ev.blend_of``). Choose
+    on dev questions only, and read test once with the weight chosen (notebook 03).
+    """
+    from helpers.evaluation.runs import blend_of, reranked_run
+    from helpers.evaluation.significance import evaluate
+
+    lists = {q: candidates[q] for q in qrels.keys()}
+    grid = {}
+    for weight in weights:
+        run = reranked_run(lists, blend_of(cross_scores, weight, base)(lists, k), k, "blend")
+        grid[weight] = {m: float(v) for m, v in evaluate(qrels, run, ["mrr@10", "ndcg@10"]).items()}
+    best = max(weights, key=lambda w: (grid[w]["ndcg@10"], grid[w]["mrr@10"], -w))
+    return best, grid
