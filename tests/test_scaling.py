@@ -15,6 +15,7 @@ from moto_aws import MODEL_DATA, ROLE, aws_fixture, leftovers  # noqa: F401 (fix
 
 from helpers import sagemaker as sm
 from helpers.sagemaker.batch import start_transform_job
+from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
 from helpers.sagemaker.scaling import VCPUS, cpu_tracking_policy, enable_autoscaling
 
 
@@ -94,3 +95,29 @@ def test_importing_the_sdk_leaves_logging_alone():
     run = [sys.executable, "-c", code]
     answer = subprocess.run(run, capture_output=True, text=True, check=True)
     assert answer.stdout.split() == ["30", "0"], answer.stderr
+
+
+def test_notebook_07_reads_its_own_scalable_target_in_an_account_with_others(capsys):
+    """Notebook 07's autoscaling cell, run where another endpoint is already autoscaled."""
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "07_scale_out_on_sagemaker.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    (cell,) = [c for c in cells if "enable_autoscaling(" in "".join(c["source"])]
+    with sm.fake_aws():  # the cell's own fake_aws() joins this one
+        sm.aws_clients().autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId="endpoint/someone-elses/variant/AllTraffic",
+            ScalableDimension=SCALABLE_DIMENSION,
+            MinCapacity=1,
+            MaxCapacity=2,
+        )
+        exec("".join(cell["source"]), {"sm": sm})
+        targets = sm.aws_clients().autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker"
+        )
+        assert [t["ResourceId"] for t in targets["ScalableTargets"]] == [
+            "endpoint/someone-elses/variant/AllTraffic"  # left alone by the cleanup
+        ]
+    assert "instances: 1 to 4" in capsys.readouterr().out
