@@ -70,9 +70,9 @@ def maxp_search(first_stage, embed, weight: float = 0.5):
     """Return a search query -> [(doc, MaxP score)], best first, over ``first_stage``'s docs.
 
     ``first_stage`` is a LangChain retriever or a function query -> docs or [(doc, score)]
-    (see helpers.evaluation.as_search). Ties keep the first stage's order.
+    (see helpers.reranking.as_search). Ties keep the first stage's order.
     """
-    from helpers.evaluation import as_search
+    from helpers.reranking import as_search
 
     search, embed = as_search(first_stage), cached_embed(embed)
 
