@@ -172,6 +172,41 @@ def test_a_model_that_cannot_load_answers_500_naming_the_cause(
         sm.stop_process_group(endpoint.process)
 
 
+def test_a_load_failure_that_may_pass_is_retried_by_the_worker(real_server, tmp_path):
+    # No model in the archive, a pinned Hub id and no Hub: an OSError, as a Hub hiccup raises.
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(sm.CODE_DIR.glob("*.py")):
+            tar.add(path, arcname=f"code/{path.name}")
+    base = tmp_path / "serve"
+    base.mkdir()
+    sm.unpack_model(archive, base / "model")
+    port = sm.free_port()
+    env = {
+        "RERANKER_MODEL_ID": "BAAI/bge-reranker-base",
+        "RERANKER_REVISION": "0" * 40,
+        "HF_HUB_OFFLINE": "1",
+        "RERANKER_LOAD_RETRY_S": "0",
+    }
+    endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port, env))
+    try:
+        deadline = time.monotonic() + 240
+        status, body = 0, ""
+        while status in (0, 503) and time.monotonic() < deadline:  # 503: no worker up yet
+            time.sleep(1)
+            try:
+                status, body = ask(endpoint, "q")
+            except OSError:
+                status = 0
+        assert status == 500 and schema.error_code(body) == "model_unavailable", body
+        log = endpoint.log_tail(400)
+        assert "model_fn attempt 1 of 3 failed; trying again" in log
+        assert "model_fn attempt 2 of 3 failed; trying again" in log
+        assert "model_fn attempt 3 of 3 failed" not in log  # the third failure is the answer
+    finally:
+        sm.stop_process_group(endpoint.process)
+
+
 def test_a_server_outlives_no_kernel_killed_without_warning(random_head_cross_encoder_dir):
     """SIGKILL runs no atexit and no finally: the watchdog stops the server's process group."""
     import os
