@@ -60,7 +60,7 @@ run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one r
 	$(BIN)/python -m tools.notebooks --out build
 
 # Unit tests first, on purpose: tests/test_bench.py writes build/bench-quick, which notebook 05
-# then reads instead of measuring again (helpers.bench.load_or_run). Both parts always run, and
+# then reuses instead of measuring again (python -m tools.bench --reuse 12). Both parts run, and
 # each prints its slowest items (--durations): where CI's minutes go.
 test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
@@ -109,7 +109,7 @@ serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker)
 	$(BIN)/python -m helpers.sagemaker serve $(MODEL)
 
 bench: models $(SERVE_STAMP) ## Benchmark every CPU backend, LangChain, latency, HTTP, threads; build/bench/ (fails if a part breaks)
-	$(BIN)/python -m helpers.bench --out build/bench
+	$(BIN)/python -m tools.bench --out build/bench
 
 lab: models ## Open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/

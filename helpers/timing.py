@@ -1,6 +1,6 @@
 """Honest timing in a few lines: warm up, repeat, interleave, report medians (notebook 05).
 
-Notebooks 02 and 03 time single steps with ``time_repeated``; the benchmark (``helpers.bench``)
+Notebooks 02 and 03 time single steps with ``time_repeated``; the benchmark (``tools.bench``)
 compares contenders side by side with ``interleaved`` (one call repeated) and
 ``interleaved_calls`` (one call per input, e.g. per question), then ``paired_ratios``; a p95 is
 reported only where ``supports_percentile`` says the sample holds one.

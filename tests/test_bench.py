@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers.bench import ship
-from helpers.bench.machine import isa
-from helpers.bench.settings import BACKENDS, REFERENCE, SECTIONS, TITLES
-from helpers.bench.tables import validate_results
+from tools.bench import ship
+from tools.bench.machine import isa
+from tools.bench.settings import BACKENDS, REFERENCE, SECTIONS, TITLES
+from tools.bench.tables import validate_results
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_OUT = ROOT / "build" / "bench-quick"
@@ -37,10 +37,10 @@ def bench_model(random_head_cross_encoder_dir):
 
 @pytest.fixture(scope="module")
 def quick_run(bench_model):
-    """Run ``python -m helpers.bench --quick`` once; return (finished process, results)."""
+    """Run ``python -m tools.bench --quick`` once; return (finished process, results)."""
     (QUICK_OUT / "results.json").unlink(missing_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}  # progress bars: conftest.py
-    command = [sys.executable, "-m", "helpers.bench", "--quick", "--out", str(QUICK_OUT)]
+    command = [sys.executable, "-m", "tools.bench", "--quick", "--out", str(QUICK_OUT)]
     done = subprocess.run(
         [*command, "--model", bench_model], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=2400, check=False,
@@ -62,6 +62,20 @@ def test_quick_run_exits_zero_and_writes_every_file(quick_run):
         "latency_stages.png",
     }  # fmt: skip
     assert results["machine"]["cpu_flags"] and results["libraries"]["onnxruntime"]
+
+
+def test_a_second_identical_run_is_reused_as_notebook_05_asks(quick_run, bench_model):
+    """``--reuse 12`` keeps the run just written (same code, model, mode, threads, CPU)."""
+    _, results = quick_run
+    command = [sys.executable, "-m", "tools.bench", "--quick", "--reuse", "12"]
+    done = subprocess.run(
+        [*command, "--out", str(QUICK_OUT), "--model", bench_model], cwd=ROOT,
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith(f"Reused the run written {results['created']}")
+    assert json.loads((QUICK_OUT / "results.json").read_text())["created"] == results["created"]
+    assert results["ship"] and set(results["tables"]) == set(SECTIONS)
 
 
 def test_every_section_and_backend_runs_here(quick_run, serve_venv_python):
@@ -144,7 +158,14 @@ def test_the_picked_backend_is_served_by_the_model_server(quick_run, serve_venv_
     _, results = quick_run
     backend = shipped_backend(results)
     snapshot = results["model"]["snapshot"]
-    archive = ship.package_backend(backend, snapshot, tmp_path / "model.tar.gz", tmp_path / "model")
+    command = [sys.executable, "-m", "tools.bench", "ship", "--results", str(QUICK_OUT)]
+    done = subprocess.run(
+        [*command, "--backend", backend, "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+        text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == f"Packaged {backend}: model.tar.gz, staged in model/.\n"
+    archive = tmp_path / "model.tar.gz"
     listing = "\n".join(sm.archive_listing(archive))
     assert "exported/backend.json" in listing and "code/exported_backends.py" in listing
     assert "model.safetensors" not in listing  # only the exported model can answer
@@ -189,7 +210,7 @@ def test_every_exported_backend_loads_in_the_serving_python(quick_run, serve_ven
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     logits = json.loads(done.stdout.strip().splitlines()[-1])
-    from helpers.bench.scorers import torch_scorer
+    from tools.bench.scorers import torch_scorer
 
     reference = torch_scorer(snapshot).score(pairs)
     for backend, values in logits.items():

@@ -1,8 +1,8 @@
-"""helpers.bench's statistics and machine facts: bootstrap intervals, paired differences, ISA."""
+"""tools.bench's statistics and machine facts: bootstrap intervals, paired differences, ISA."""
 
 import pytest
 
-from helpers.bench import machine, stats
+from tools.bench import machine, stats
 
 
 def test_ratio_ci_is_a_point_when_nothing_changes():

@@ -1,4 +1,4 @@
-"""helpers.bench's rules and report: which backend wins, which goals are met, what is written.
+"""tools.bench's rules and report: which backend wins, which goals are met, what is written.
 
 Speed is never asserted on this machine (shared and noisy): these tests judge synthetic
 results, built as the runner builds them, including goals that are NOT met.
@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from helpers.bench import quality, runner, tables, verdicts
-from helpers.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES
-from helpers.bench.stats import measurement
+from tools.bench import quality, runner, tables, verdicts
+from tools.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES
+from tools.bench.stats import measurement
 
 AMX = {"avx2": True, "fma": True, "avx512": True, "vnni": True, "bf16": True, "amx": True}
 AVX2 = {"avx2": True, "fma": True, "avx512": False, "vnni": False, "bf16": False, "amx": False}
@@ -61,6 +61,18 @@ def test_the_quality_bar_is_inclusive_and_adjustable():
     section = quality_section({"a": backend(2.0, 0.99), "b": backend(2.5, 0.985)})
     assert quality.best_backend(section)["name"] == "a"
     assert quality.best_backend(section, quality_bar=0.98)["name"] == "b"
+
+
+def test_notebook_05_exercise_checks_the_same_rule():
+    """helpers.exercises.nb05 keeps its own copy of the rule (helpers never imports tools)."""
+    from helpers.exercises import nb05
+    from tools.bench.settings import GOALS
+
+    assert nb05.QUALITY_BAR == GOALS["quality"][1]
+    speedups = {"a": (2.0, 0.99), "b": (2.5, 0.985), "c": (0.9, 1.0)}
+    section = quality_section({name: backend(*row) for name, row in speedups.items()})
+    assert quality.best_backend(section)["name"] == "a"
+    assert nb05.check_05_best_backend("a", speedups)
 
 
 def results_with(quality_rows: dict, isa=AMX, sagemaker_ratio=1.08, share=0.05, overhead=1.02):
@@ -192,6 +204,20 @@ def test_report_writes_json_markdown_and_plots(tmp_path):
     }  # fmt: skip
     for plot in data["plots"]:
         assert (tmp_path / plot).stat().st_size > 1000
+    assert data["ship"] == "openvino-int8" and data["decision"].startswith("Use openvino-int8")
+    for name in SECTIONS:  # what notebook 05 prints, without importing tools
+        assert data["tables"][name] in text
+
+
+def test_cli_prints_one_table_of_a_run(tmp_path, capsys):
+    from tools.bench.__main__ import main
+
+    tables.report(results_with({"openvino-int8": backend(3.2, 0.996)}), tmp_path)
+    assert main(["--table", "latency", "--out", str(tmp_path)]) == 0
+    assert "| k=10 | 15.5 / 28.6 |" in capsys.readouterr().out
+    assert main(["--table", "decision", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("Use openvino-int8 on this CPU")
+    assert main(["--table", "nope", "--out", str(tmp_path)]) == 2
 
 
 def test_schema_problems_are_named():

@@ -1,7 +1,8 @@
 """Benchmarks that show what reranking costs on this machine, and what to ship (notebook 05).
 
-``python -m helpers.bench [--quick] [--out build/bench] [--model PATH] [--threads N]`` measures
-six things side by side and writes ``results.json``, ``results.md`` and PNG plots:
+``python -m tools.bench [--quick] [--out build/bench] [--model PATH] [--threads N] [--reuse HOURS]``
+(from the repository root) measures six things side by side and writes ``results.json`` (each
+section's table under "tables", the decision, the backend to ship), ``results.md`` and PNG plots:
 
 1. throughput (pairs/s) of every CPU backend by batch size and max_length;
 2. every backend on the course's request (20 pairs) over every answerable labelled question:
@@ -16,13 +17,14 @@ and ``stats`` (paired differences, bootstrap); ``settings``; ``machine`` (CPU, i
 libraries); ``workload``; ``export`` and ``scorers`` (the backends); one module per section
 (``throughput``, ``quality``, ``overhead``, ``latency``, ``serving``, ``threads``);
 ``verdicts``, ``tables`` (the report) and ``plots``; ``runner``; ``ship`` (package the winner);
-``__main__`` (the command line).
+``__main__`` (the command line: also ``--table NAME`` and ``ship``). Notebook 05 runs it as a
+command and reads what it wrote; it does not import ``tools``.
 """
 
-from helpers.bench.quality import best_backend
-from helpers.bench.runner import load_or_run, run
-from helpers.bench.settings import BACKENDS, GOALS, SECTIONS, TITLES, Settings
-from helpers.bench.tables import (
+from tools.bench.quality import best_backend
+from tools.bench.runner import run, saved_run
+from tools.bench.settings import BACKENDS, GOALS, SECTIONS, TITLES, Settings
+from tools.bench.tables import (
     langchain_table,
     latency_table,
     quality_table,
@@ -32,10 +34,10 @@ from helpers.bench.tables import (
     throughput_tables,
     validate_results,
 )
-from helpers.bench.verdicts import decision, goals, summary_lines
+from tools.bench.verdicts import decision, goals, summary_lines
 
 __all__ = [
     "BACKENDS", "GOALS", "SECTIONS", "TITLES", "Settings", "best_backend", "decision", "goals",
-    "langchain_table", "latency_table", "load_or_run", "quality_table", "report", "run",
-    "sagemaker_table", "summary_lines", "threads_table", "throughput_tables", "validate_results",
+    "langchain_table", "latency_table", "quality_table", "report", "run", "sagemaker_table",
+    "saved_run", "summary_lines", "threads_table", "throughput_tables", "validate_results",
 ]  # fmt: skip

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from helpers.bench.settings import Settings
-from helpers.bench.stats import measurement
-from helpers.bench.workload import Workload
+from tools.bench.settings import Settings
+from tools.bench.stats import measurement
+from tools.bench.workload import Workload
 
 STAGES = ("embed", "search", "rerank", "other", "total")
 

@@ -7,10 +7,10 @@ CrossEncoderReranker, the course's build_reranking_retriever, and predict + sort
 
 from __future__ import annotations
 
-from helpers.bench.settings import Settings
-from helpers.bench.stats import measurement
-from helpers.bench.workload import Workload
 from helpers.timing import interleaved, paired_ratios
+from tools.bench.settings import Settings
+from tools.bench.stats import measurement
+from tools.bench.workload import Workload
 
 RAW = "raw CrossEncoder.predict"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers.bench.settings import GOALS
+from tools.bench.settings import GOALS
 
 
 def _figure():

@@ -12,15 +12,15 @@ each question gives one paired timing and one paired nDCG@10 per backend:
 
 from __future__ import annotations
 
-from helpers.bench.settings import GOALS, REFERENCE, Settings
-from helpers.bench.stats import (
+from helpers.timing import interleaved_calls, paired_ratios
+from tools.bench.settings import GOALS, REFERENCE, Settings
+from tools.bench.stats import (
     measurement,
     paired_differences,
     ratio_of_means_ci,
     top1_agreement,
 )  # fmt: skip
-from helpers.bench.workload import Workload, mean, per_query_ndcg
-from helpers.timing import interleaved_calls, paired_ratios
+from tools.bench.workload import Workload, mean, per_query_ndcg
 
 
 def bench_quality(scorers: dict, workload: Workload, settings: Settings) -> dict:

@@ -1,7 +1,7 @@
-"""Run every section and collect one results dict; reuse a recent identical quick run (nb 05).
+"""Run every section and collect one results dict; find a recent identical run to reuse.
 
 A section that breaks is recorded as ``failed`` with its error, the other sections still run, and
-``python -m helpers.bench`` exits 1. "not available" is kept for documented missing optional
+``python -m tools.bench`` exits 1. "not available" is kept for documented missing optional
 parts only: an optional runtime (onnxruntime, openvino, nncf), a CPU without bf16 for the bf16
 rows, or ``.venv-serve`` for the serving section.
 """
@@ -19,17 +19,18 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-import helpers.bench.export as export
-import helpers.bench.scorers as scorers
-import helpers.bench.serving as serving
-from helpers.bench.latency import bench_latency
-from helpers.bench.machine import library_versions, machine_info
-from helpers.bench.overhead import bench_langchain
-from helpers.bench.quality import bench_quality, best_backend
-from helpers.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES, Settings
-from helpers.bench.threads import bench_threads
-from helpers.bench.throughput import bench_throughput
-from helpers.bench.workload import build_workload, calibration_pairs
+import tools.bench.export as export
+import tools.bench.scorers as scorers
+import tools.bench.serving as serving
+from helpers import timing
+from tools.bench.latency import bench_latency
+from tools.bench.machine import library_versions, machine_info
+from tools.bench.overhead import bench_langchain
+from tools.bench.quality import bench_quality, best_backend
+from tools.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES, Settings
+from tools.bench.threads import bench_threads
+from tools.bench.throughput import bench_throughput
+from tools.bench.workload import build_workload, calibration_pairs
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 NOT_AVAILABLE = (scorers.NotAvailable, serving.NotAvailable)
@@ -132,10 +133,10 @@ def run(model_path: str | None = None, quick: bool = False, threads: int | None 
 
 def fingerprint(model_path: str, quick: bool, threads: int) -> str:
     """Return a hash of what decides a run's results: code, model, mode, threads, CPU, libraries."""
-    from helpers.bench.machine import cpu_model
+    from tools.bench.machine import cpu_model
 
     digest = hashlib.sha256()
-    code = [*sorted(PACKAGE_DIR.glob("*.py")), PACKAGE_DIR.parent / "timing.py"]
+    code = [*sorted(PACKAGE_DIR.glob("*.py")), Path(timing.__file__)]
     code += [scorers.CODE_DIR / name for name in ("exported_backends.py", "inference.py")]
     for path in code:
         digest.update(path.read_bytes() if path.is_file() else b"")
@@ -144,29 +145,23 @@ def fingerprint(model_path: str, quick: bool, threads: int) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_or_run(out, model_path: str | None = None, quick: bool = True, max_age_hours: float = 12):
-    """Return the results in ``out`` if the same code, model, mode and machine wrote them
-    less than ``max_age_hours`` ago, without failures; otherwise run ``python -m helpers.bench``
-    (in its own process: exporters' progress bars and logs stay out of the notebook) and read
-    what it wrote. ``results["reused"]`` says which happened."""
-    import subprocess
-
+def saved_run(
+    out,
+    model_path: str | None = None,
+    quick: bool = True,
+    threads: int | None = None,
+    max_age_hours: float = 12,
+) -> dict | None:
+    """Return the results in ``out`` if the same code, model, mode, threads and machine wrote
+    them less than ``max_age_hours`` ago without failures, else None (``--reuse HOURS``)."""
     from helpers.config import load_config, resolve_model
     from helpers.runtime import set_cpu_threads
 
-    out = Path(out)
-    saved = out / "results.json"
+    saved = Path(out) / "results.json"
     source = resolve_model(model_path or load_config().reranker_model, "RERANK_RERANKER_MODEL")
-    if _fresh(saved, fingerprint(source, quick, set_cpu_threads(None)), max_age_hours):
-        return json.loads(saved.read_text()) | {"reused": True}
-    command = [sys.executable, "-m", "helpers.bench", "--out", str(out), "--model", source]
-    done = subprocess.run(
-        command + (["--quick"] if quick else []), capture_output=True, text=True, check=False,
-        cwd=PACKAGE_DIR.parents[1],
-    )  # fmt: skip
-    if done.returncode != 0 or not saved.is_file():
-        raise RuntimeError(f"the benchmark failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(saved.read_text()) | {"reused": False}
+    if _fresh(saved, fingerprint(source, quick, set_cpu_threads(threads)), max_age_hours):
+        return json.loads(saved.read_text())
+    return None
 
 
 def _fresh(saved: Path, expected: str, max_age_hours: float) -> bool:

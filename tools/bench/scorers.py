@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import helpers.bench.export as export
-from helpers.bench.settings import REFERENCE
+import tools.bench.export as export
+from tools.bench.settings import REFERENCE
 
 CODE_DIR = Path(__file__).resolve().parents[2] / "serving" / "code"
 RUNTIMES = {"onnx": ("onnxruntime",), "openvino": ("openvino",)}

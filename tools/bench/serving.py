@@ -25,10 +25,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from helpers.bench.settings import Settings
-from helpers.bench.stats import measurement
-from helpers.bench.workload import Workload
 from helpers.timing import interleaved_calls, paired_ratios
+from tools.bench.settings import Settings
+from tools.bench.stats import measurement
+from tools.bench.workload import Workload
 
 SCORE, TRANSFORM, HTTP = "in-process score", "in-process transform_fn", "HTTP through MMS"
 SERVER_TIMES = {  # what MMS and the toolkit log per call, in milliseconds

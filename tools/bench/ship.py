@@ -14,8 +14,8 @@ import shutil
 from importlib.metadata import version
 from pathlib import Path
 
-import helpers.bench.export as export
-from helpers.bench.settings import REFERENCE
+import tools.bench.export as export
+from tools.bench.settings import REFERENCE
 
 TOKENIZER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
                    "special_tokens_map.json", "sentencepiece.bpe.model", "merges.txt")  # fmt: skip

@@ -6,9 +6,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from helpers.bench.serving import breakdown
-from helpers.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES
-from helpers.bench.verdicts import decision, fmt_ratio_summary, goal_line, goals, summary_lines
+from tools.bench.quality import best_backend
+from tools.bench.serving import breakdown
+from tools.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES
+from tools.bench.verdicts import decision, fmt_ratio_summary, goal_line, goals, summary_lines
 
 MEASUREMENT_KEYS = ("median", "min", "max", "p95", "repetitions", "unit")
 STATUSES = ("ok", "not available", "failed")
@@ -248,15 +249,17 @@ def render_markdown(results: dict) -> str:
 
 
 def finish(results: dict) -> None:
-    """Add goals, the decision and the summary lines to the results."""
+    """Add goals, the decision, the summary lines, the backend to ship and each section's table."""
     results["goals"] = goals(results)
     results["decision"] = decision(results)
     results["summary"] = summary_lines(results)
+    results["ship"] = (best_backend(results["sections"]["quality"]) or {}).get("name")
+    results["tables"] = {name: section_text(name, results) for name in SECTIONS}
 
 
 def report(results: dict, out: Path) -> str:
     """Write results.json, results.md and plots into ``out``; return the Markdown."""
-    from helpers.bench.plots import write_plots
+    from tools.bench.plots import write_plots
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

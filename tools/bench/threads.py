@@ -6,10 +6,10 @@ running, 2 threads can be slower than 1 (the threads wait for each other).
 
 from __future__ import annotations
 
-from helpers.bench.settings import REFERENCE, Settings
-from helpers.bench.stats import measurement
-from helpers.bench.workload import Workload, spread
 from helpers.timing import interleaved, paired_ratios
+from tools.bench.settings import REFERENCE, Settings
+from tools.bench.stats import measurement
+from tools.bench.workload import Workload, spread
 
 
 def bench_threads(scorers: dict, workload: Workload, settings: Settings, batch: int, best) -> dict:

@@ -9,10 +9,10 @@ of the curves; the verdict on backends is section 2's, over every question.
 
 from __future__ import annotations
 
-from helpers.bench.settings import REFERENCE, Settings
-from helpers.bench.stats import measurement
-from helpers.bench.workload import Workload, spread
 from helpers.timing import interleaved, paired_ratios
+from tools.bench.settings import REFERENCE, Settings
+from tools.bench.stats import measurement
+from tools.bench.workload import Workload, spread
 
 
 def _record(seconds, pairs, kind, **labels) -> tuple[list, list]:

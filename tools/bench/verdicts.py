@@ -7,8 +7,8 @@ line per goal that a workshop can paste side by side across laptops.
 
 from __future__ import annotations
 
-from helpers.bench.quality import best_backend
-from helpers.bench.settings import GOALS, REFERENCE
+from tools.bench.quality import best_backend
+from tools.bench.settings import GOALS, REFERENCE
 
 
 def fmt_ratio(value: float | None) -> str:

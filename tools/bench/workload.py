@@ -13,7 +13,7 @@ import random
 import warnings
 from dataclasses import dataclass, field
 
-from helpers.bench.settings import Settings
+from tools.bench.settings import Settings
 
 
 @dataclass
