@@ -78,3 +78,77 @@ def serve_venv_python():
         return sm.serve_python()
     except FileNotFoundError as missing:
         pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def real_server(serve_venv_python):
+    """Skip unless SageMaker's real model server can run here: .venv-serve and Java."""
+    from helpers import sagemaker as sm
+
+    if not sm.java_available():
+        pytest.skip(
+            "no Java runtime: multi-model-server needs Java 11+ (apt-get install openjdk-17-jre)"
+        )
+
+
+class ModelServers:
+    """Real model servers shared by the test session: one per (model, handler, environment).
+
+    A test that changes a server's state (kills a worker, stops it, needs other limits) starts
+    its own with ``sm.serve_locally`` instead; a shared server only ever answers requests."""
+
+    def __init__(self):
+        from contextlib import ExitStack
+
+        self.running, self.stack = {}, ExitStack()
+
+    @staticmethod
+    def key(model, handler: str = "huggingface", env: dict | None = None) -> tuple:
+        return str(model), handler, tuple(sorted((env or {}).items()))
+
+    def get(self, model, handler: str = "huggingface", env: dict | None = None):
+        """Return the running endpoint serving model with handler and env; start it if needed."""
+        return self.start([(model, handler, env)])[0]
+
+    def start(self, specs: list[tuple]) -> list:
+        """Return an endpoint per (model, handler, env); start the missing ones side by side."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from helpers import sagemaker as sm
+
+        missing = {self.key(*spec): spec for spec in specs if self.key(*spec) not in self.running}
+        ports = []
+        while len(ports) < len(missing):  # distinct ports, chosen before the threads start
+            port = sm.free_port()
+            ports += [port] if port not in ports else []
+
+        def enter(spec, port):
+            model, handler, env = spec
+            manager = sm.serve_locally(model, port=port, handler=handler, env=env)
+            return manager, manager.__enter__()  # ready: warmed up by one invocation
+
+        with ThreadPoolExecutor(max_workers=max(len(missing), 1)) as pool:
+            futures = {
+                key: pool.submit(enter, spec, port)
+                for (key, spec), port in zip(missing.items(), ports, strict=True)
+            }
+        errors = []
+        for key, future in futures.items():
+            try:
+                manager, endpoint = future.result()
+            except Exception as error:  # the others still get stopped at the end
+                errors.append(error)
+                continue
+            self.stack.push(manager)  # its __exit__ stops the server at the end of the session
+            self.running[key] = endpoint
+        if errors:
+            raise errors[0]
+        return [self.running[self.key(*spec)] for spec in specs]
+
+
+@pytest.fixture(scope="session")
+def model_servers(real_server):
+    """The session's shared real model servers (skips without Java); all stopped at the end."""
+    servers = ModelServers()
+    with servers.stack:
+        yield servers

@@ -44,15 +44,6 @@ schema = sm.load_schema()
 
 
 @pytest.fixture(scope="module")
-def real_server(serve_venv_python):
-    """Skip unless SageMaker's real model server can run here: .venv-serve and Java."""
-    if not sm.java_available():
-        pytest.skip(
-            "no Java runtime: multi-model-server needs Java 11+ (apt-get install openjdk-17-jre)"
-        )
-
-
-@pytest.fixture(scope="module")
 def model_tar(random_head_cross_encoder_dir, tmp_path_factory):
     return sm.package_model(
         random_head_cross_encoder_dir, tmp_path_factory.mktemp("package") / "model.tar.gz"
@@ -65,21 +56,36 @@ def reference(random_head_cross_encoder_dir):
     from sentence_transformers import CrossEncoder
 
     encoder = CrossEncoder(str(random_head_cross_encoder_dir), device="cpu", max_length=MAX_LENGTH)
-    return lambda pairs: [float(s) for s in encoder.predict(list(pairs), batch_size=32)]
+    known = {}  # pair -> score: tests under both handlers ask for the same pairs
+
+    def score(pairs):
+        new = list(dict.fromkeys(pair for pair in map(tuple, pairs) if pair not in known))
+        if new:
+            scores = [float(s) for s in encoder.predict(new, batch_size=32)]
+            known.update(zip(new, scores, strict=True))
+        return [known[tuple(pair)] for pair in pairs]
+
+    return score
 
 
 @pytest.fixture(scope="module")
-def endpoint(model_tar, real_server):
+def endpoints(model_tar, model_servers):
+    """Both handlers' servers for the archive, started side by side, shared by the session."""
+    return model_servers.start(
+        [(model_tar, "huggingface", SERVER_ENV), (model_tar, "default", SERVER_ENV)]
+    )
+
+
+@pytest.fixture(scope="module")
+def endpoint(endpoints):
     """The Hugging Face DLC's handler (what HuggingFaceModel deploys)."""
-    with sm.serve_locally(model_tar, env=SERVER_ENV) as running:  # stops it, whatever happens
-        yield running
+    return endpoints[0]
 
 
 @pytest.fixture(scope="module")
-def default_endpoint(model_tar, real_server):
+def default_endpoint(endpoints):
     """The plain sagemaker-inference handler (other SageMaker framework containers)."""
-    with sm.serve_locally(model_tar, handler="default", env=SERVER_ENV) as running:
-        yield running
+    return endpoints[1]
 
 
 @pytest.fixture(params=["endpoint", "default_endpoint"], ids=["huggingface", "default"])
@@ -463,6 +469,7 @@ def _port_open(port: int) -> bool:
 
 
 def test_the_server_always_stops(model_tar, reference, real_server):
+    """Its own server (it stops it): the same configuration as the shared default_endpoint."""
     pairs = all_pairs()[:6]
     with pytest.raises(KeyError, match="a failing test"):
         with sm.serve_locally(model_tar, handler="default", env=SERVER_ENV) as running:

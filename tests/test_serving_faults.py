@@ -48,12 +48,6 @@ def load(model_dir, *, max_length, batch_size, threads):
 
 
 @pytest.fixture(scope="module")
-def real_server(serve_venv_python):
-    if not sm.java_available():
-        pytest.skip("no Java runtime: multi-model-server needs Java 11+")
-
-
-@pytest.fixture(scope="module")
 def faulty_model(random_head_cross_encoder_dir, tmp_path_factory):
     """A model folder whose exported backend is the test double (its code/ is ours + the double)."""
     folder = tmp_path_factory.mktemp("faulty") / "model"
@@ -68,12 +62,21 @@ def faulty_model(random_head_cross_encoder_dir, tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module", params=["huggingface", "default"])
-def faulty_endpoint(request, faulty_model, real_server):
-    env = {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": str(TIMEOUT_S), "HF_HUB_OFFLINE": "1"}
-    with sm.serve_locally(faulty_model, handler=request.param, env=env) as running:
-        running.handler = request.param
-        yield running
+FAULTY_ENV = {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": str(TIMEOUT_S), "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def faulty_endpoints(faulty_model, model_servers):
+    """The faulty model under both handlers, started side by side, shared by the session: tests
+    that use them only send requests (a worker killed by a timeout is another test's own server)."""
+    handlers = ["huggingface", "default"]
+    running = model_servers.start([(faulty_model, handler, FAULTY_ENV) for handler in handlers])
+    return dict(zip(handlers, running, strict=True))
+
+
+@pytest.fixture(params=["huggingface", "default"])
+def faulty_endpoint(request, faulty_endpoints):
+    return faulty_endpoints[request.param]
 
 
 def ask(endpoint, query, doc="doc"):
@@ -110,10 +113,10 @@ def test_server_faults_answer_5xx_json_without_internals(faulty_endpoint, query,
         assert "Traceback" in log  # the details are in the endpoint's log, not in the answer
 
 
-def test_past_sagemakers_invocation_limit_the_client_gets_a_model_error(faulty_endpoint):
-    if faulty_endpoint.handler != "huggingface":
-        pytest.skip("the limit is SageMaker's, whatever the handler: timed once")
-    with sm.runtime_bridge({"slow": faulty_endpoint.url}, timeout=2) as url:  # 60 s on AWS
+def test_past_sagemakers_invocation_limit_the_client_gets_a_model_error(faulty_endpoints):
+    # the limit is SageMaker's, whatever the handler: timed once, under the Hugging Face handler
+    slow = faulty_endpoints["huggingface"]
+    with sm.runtime_bridge({"slow": slow.url}, timeout=2) as url:  # 60 s on AWS
         client = sm.runtime_client(url)
         with pytest.raises(client.exceptions.ModelError) as info:
             sm.invoke_scores(client, "slow", [("sleep", "4")])
@@ -123,88 +126,96 @@ def test_past_sagemakers_invocation_limit_the_client_gets_a_model_error(faulty_e
     time.sleep(3)  # the worker finishes the request nobody waits for any more
 
 
-def test_a_request_past_the_timeout_is_cut_off_and_the_worker_restarts(faulty_endpoint):
-    if faulty_endpoint.handler != "huggingface":
-        pytest.skip("the timeout is MMS's, the same under both handlers: timed once")
-    started = time.monotonic()
-    status, body = ask(faulty_endpoint, "sleep", str(TIMEOUT_S + 15))
-    took = time.monotonic() - started
-    assert status == 500 and json.loads(body)["message"] == "Worker died.", body
-    assert '"type": "InternalServerException", "message": "Worker died."' in DOC
-    assert TIMEOUT_S - 1 < took < TIMEOUT_S + 10  # MMS counts seconds, not minutes
-    deadline = time.monotonic() + 180  # a new worker loads the model again
-    while ask(faulty_endpoint, "q", "a doc")[0] != 200 and time.monotonic() < deadline:
-        time.sleep(1)
-    assert ask(faulty_endpoint, "q", "a doc") == (200, '{"scores": [4.0]}')
-
-
-def test_a_model_that_cannot_load_answers_500_naming_the_cause(
-    random_head_cross_encoder_dir, real_server, tmp_path
-):
-    # config.json without weights: what a cache of links packaged without dereferencing gave
-    archive = tmp_path / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for name in MODEL_FILES:
-            tar.add(random_head_cross_encoder_dir / name, arcname=name)
-        for path in sorted(sm.CODE_DIR.glob("*.py")):
-            tar.add(path, arcname=f"code/{path.name}")
-    base = tmp_path / "serve"
-    base.mkdir()
-    sm.unpack_model(archive, base / "model")
-    port = sm.free_port()
-    endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port))
-    try:
-        deadline = time.monotonic() + 240
-        status, body = 0, ""
-        while status in (0, 503) and time.monotonic() < deadline:  # 503: no worker up yet
+def test_a_request_past_the_timeout_is_cut_off_and_the_worker_restarts(faulty_model, real_server):
+    # its own server (it kills the worker); the timeout is MMS's, the same under both handlers
+    with sm.serve_locally(faulty_model, env=FAULTY_ENV) as endpoint:
+        started = time.monotonic()
+        status, body = ask(endpoint, "sleep", str(TIMEOUT_S + 15))
+        took = time.monotonic() - started
+        assert status == 500 and json.loads(body)["message"] == "Worker died.", body
+        assert '"type": "InternalServerException", "message": "Worker died."' in DOC
+        assert TIMEOUT_S - 1 < took < TIMEOUT_S + 10  # MMS counts seconds, not minutes
+        deadline = time.monotonic() + 180  # a new worker loads the model again
+        while ask(endpoint, "q", "a doc")[0] != 200 and time.monotonic() < deadline:
             time.sleep(1)
-            try:
-                status, body = ask(endpoint, "q")
-            except OSError:
-                status = 0
-        assert endpoint.ping() == 200  # the model server says healthy ...
-        assert status == 500, body  # ... but every invocation says why it cannot score
-        assert schema.error_code(body) == "model_unavailable"
-        assert "config.json but no weights" in body and str(tmp_path) not in body
-        assert ask(endpoint, "q") == (status, body)  # no retry of model_fn per request
-        assert "model_unavailable: the model failed to load" in DOC
-    finally:
-        sm.stop_process_group(endpoint.process)
+        assert ask(endpoint, "q", "a doc") == (200, '{"scores": [4.0]}')
 
 
-def test_a_load_failure_that_may_pass_is_retried_by_the_worker(real_server, tmp_path):
-    # No model in the archive, a pinned Hub id and no Hub: an OSError, as a Hub hiccup raises.
-    archive = tmp_path / "model.tar.gz"
+def archive_of(folder, names, model_dir):
+    """Write folder/model.tar.gz holding model_dir's names and serving/code; return it."""
+    archive = folder / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
+        for name in names:
+            tar.add(model_dir / name, arcname=name)
         for path in sorted(sm.CODE_DIR.glob("*.py")):
             tar.add(path, arcname=f"code/{path.name}")
-    base = tmp_path / "serve"
-    base.mkdir()
-    sm.unpack_model(archive, base / "model")
-    port = sm.free_port()
-    env = {
+    return archive
+
+
+@pytest.fixture(scope="module")
+def unloadable(random_head_cross_encoder_dir, real_server, tmp_path_factory):
+    """Two servers whose model cannot load, started side by side (each test reads its own):
+    "no_weights", config.json without weights (what a cache of links packaged without
+    dereferencing gave), and "retried", no model in the archive, a pinned Hub id and no Hub: an
+    OSError, as a Hub hiccup raises."""
+    retried_env = {
         "RERANKER_MODEL_ID": "BAAI/bge-reranker-base",
         "RERANKER_REVISION": "0" * 40,
         "HF_HUB_OFFLINE": "1",
         "RERANKER_LOAD_RETRY_S": "0",
     }
-    endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port, env))
+    servers, ports = {}, []
     try:
-        deadline = time.monotonic() + 240
-        status, body = 0, ""
-        while status in (0, 503) and time.monotonic() < deadline:  # 503: no worker up yet
-            time.sleep(1)
-            try:
-                status, body = ask(endpoint, "q")
-            except OSError:
-                status = 0
-        assert status == 500 and schema.error_code(body) == "model_unavailable", body
-        log = endpoint.log_tail(400)
-        assert "model_fn attempt 1 of 3 failed; trying again" in log
-        assert "model_fn attempt 2 of 3 failed; trying again" in log
-        assert "model_fn attempt 3 of 3 failed" not in log  # the third failure is the answer
+        for name, files, env in (("no_weights", MODEL_FILES, {}), ("retried", [], retried_env)):
+            folder = tmp_path_factory.mktemp(name)
+            base = folder / "serve"
+            base.mkdir()
+            archive = archive_of(folder, files, random_head_cross_encoder_dir)
+            sm.unpack_model(archive, base / "model")
+            port = sm.free_port()
+            while port in ports:  # the first server may not listen yet
+                port = sm.free_port()
+            ports.append(port)
+            endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port, env))
+            servers[name] = (endpoint, folder)
+        yield servers
     finally:
-        sm.stop_process_group(endpoint.process)
+        for endpoint, _ in servers.values():
+            sm.stop_process_group(endpoint.process)
+
+
+def first_answer(endpoint) -> tuple[int, str]:
+    """Return the first invocation's answer once a worker has tried to load the model."""
+    deadline = time.monotonic() + 240
+    status, body = 0, ""
+    while status in (0, 503) and time.monotonic() < deadline:  # 503: no worker up yet
+        time.sleep(1)
+        try:
+            status, body = ask(endpoint, "q")
+        except OSError:
+            status = 0
+    return status, body
+
+
+def test_a_model_that_cannot_load_answers_500_naming_the_cause(unloadable):
+    endpoint, folder = unloadable["no_weights"]
+    status, body = first_answer(endpoint)
+    assert endpoint.ping() == 200  # the model server says healthy ...
+    assert status == 500, body  # ... but every invocation says why it cannot score
+    assert schema.error_code(body) == "model_unavailable"
+    assert "config.json but no weights" in body and str(folder) not in body
+    assert ask(endpoint, "q") == (status, body)  # no retry of model_fn per request
+    assert "model_unavailable: the model failed to load" in DOC
+
+
+def test_a_load_failure_that_may_pass_is_retried_by_the_worker(unloadable):
+    endpoint, _ = unloadable["retried"]
+    status, body = first_answer(endpoint)
+    assert status == 500 and schema.error_code(body) == "model_unavailable", body
+    log = endpoint.log_tail(400)
+    assert "model_fn attempt 1 of 3 failed; trying again" in log
+    assert "model_fn attempt 2 of 3 failed; trying again" in log
+    assert "model_fn attempt 3 of 3 failed" not in log  # the third failure is the answer
 
 
 def test_a_server_outlives_no_kernel_killed_without_warning(random_head_cross_encoder_dir):
