@@ -1,54 +1,58 @@
-"""The nbval rule (README, Contributing): what a notebook cell's output may leave uncompared.
+"""The nbval rule (docs/contributing.md): what a notebook cell's output may leave uncompared.
 
-A cell whose output nbval must not compare says so on its first line and says why on its second,
-so a reader (and a reviewer) can tell a trained-model score from a forgotten check.
+A cell whose output nbval must not compare carries nbval's `nbval-ignore-output` tag and says why
+in its metadata (`nbval_reason`), so a maintainer can tell a trained-model score from a forgotten
+check, and a reader who copies the code copies no test plumbing.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-IGNORE = "# NBVAL_IGNORE_OUTPUT"
-REASON = "# Not compared:"
-# The environment check is the same cell in every notebook: machine facts, by definition.
-ENVIRONMENT_CHECK = "from helpers.envcheck import check"
+TAG = "nbval-ignore-output"
+# nbval's comment markers (NBVAL_IGNORE_OUTPUT, NBVAL_SKIP, ...) belong in tags, not in code.
+COMMENT_MARKER = re.compile(r"^\s*#\s*NBVAL_", re.MULTILINE)
 
 
-def code_cells(path: Path) -> list[list[str]]:
+def code_cells(path: Path) -> list[dict]:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return ["".join(c["source"]).splitlines() for c in cells if c["cell_type"] == "code"]
+    return [c for c in cells if c["cell_type"] == "code"]
 
 
-def ignored_cells_without_a_reason(lines_per_cell: list[list[str]]) -> list[str]:
-    """Return the first lines of cells that skip nbval's comparison without saying why."""
-    missing = []
-    for lines in lines_per_cell:
-        if IGNORE not in (line.strip() for line in lines):
-            continue
-        is_env_check = any(ENVIRONMENT_CHECK in line for line in lines)
-        if lines[0].strip() != IGNORE or not (
-            is_env_check or (len(lines) > 1 and lines[1].startswith(REASON))
-        ):
-            missing.append(lines[1] if len(lines) > 1 else lines[0])
-    return missing
+def rule_breaches(cells: list[dict]) -> list[str]:
+    """Return the first lines of cells that hide a marker in code or skip nbval without a reason."""
+    breaches = []
+    for cell in cells:
+        source = "".join(cell["source"])
+        first_line = source.splitlines()[0] if source else ""
+        if COMMENT_MARKER.search(source):
+            breaches.append(f"marker in code: {first_line}")
+        metadata = cell.get("metadata", {})
+        if TAG in metadata.get("tags", []) and not str(metadata.get("nbval_reason", "")).strip():
+            breaches.append(f"no reason: {first_line}")
+    return breaches
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_uncompared_cell_says_why(path):
-    assert ignored_cells_without_a_reason(code_cells(path)) == []
+def test_every_uncompared_cell_is_tagged_and_says_why(path):
+    assert rule_breaches(code_cells(path)) == []
 
 
-def test_the_check_catches_a_cell_without_a_reason():
+def test_the_check_catches_a_marker_in_code_and_a_tag_without_a_reason():
     cells = [
-        [IGNORE, "print(scores)"],
-        [IGNORE, f"{REASON} trained-model scores", "print(scores)"],
-        ["x = 1", IGNORE, f"{REASON} not first"],
-        [IGNORE, ENVIRONMENT_CHECK],
+        {"source": ["# NBVAL_IGNORE_OUTPUT\n", "print(scores)"], "metadata": {}},
+        {"source": ["print(scores)"], "metadata": {"tags": [TAG]}},
+        {"source": ["print(scores)"], "metadata": {"tags": [TAG], "nbval_reason": "scores"}},
+        {"source": ["x = 1  # NBVAL_SKIP is not at a line start"], "metadata": {}},
     ]
-    assert ignored_cells_without_a_reason(cells) == ["print(scores)", IGNORE]
+    assert rule_breaches(cells) == [
+        "marker in code: # NBVAL_IGNORE_OUTPUT",
+        "no reason: print(scores)",
+    ]
 
 
 def test_nbval_does_not_run_lax():
