@@ -98,9 +98,7 @@ class ModelServers:
     its own with ``sm.serve_locally`` instead; a shared server only ever answers requests."""
 
     def __init__(self):
-        from contextlib import ExitStack
-
-        self.running, self.stack = {}, ExitStack()
+        self.running, self.managers = {}, []
 
     @staticmethod
     def key(model, handler: str = "huggingface", env: dict | None = None) -> tuple:
@@ -139,16 +137,28 @@ class ModelServers:
             except Exception as error:  # the others still get stopped at the end
                 errors.append(error)
                 continue
-            self.stack.push(manager)  # its __exit__ stops the server at the end of the session
+            self.managers.append(manager)  # stopped at the end of the session
             self.running[key] = endpoint
         if errors:
             raise errors[0]
         return [self.running[self.key(*spec)] for spec in specs]
+
+    def stop_all(self) -> None:
+        """Stop every server side by side (MMS takes seconds to stop after SIGTERM)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=max(len(self.managers), 1)) as pool:
+            done = [pool.submit(manager.__exit__, None, None, None) for manager in self.managers]
+        self.managers, self.running = [], {}
+        for future in done:
+            future.result()  # a server that would not stop fails the session's teardown
 
 
 @pytest.fixture(scope="session")
 def model_servers(real_server):
     """The session's shared real model servers (skips without Java); all stopped at the end."""
     servers = ModelServers()
-    with servers.stack:
+    try:
         yield servers
+    finally:
+        servers.stop_all()

@@ -11,6 +11,7 @@ import json
 import shutil
 import tarfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -65,13 +66,18 @@ def faulty_model(random_head_cross_encoder_dir, tmp_path_factory):
 FAULTY_ENV = {"SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": str(TIMEOUT_S), "HF_HUB_OFFLINE": "1"}
 
 
+# A server of its own for the test that kills its worker: nobody else asks for this environment.
+KILLED_ENV = {**FAULTY_ENV, "RERANK_TEST_SERVER": "its worker is killed by a timeout"}
+
+
 @pytest.fixture(scope="module")
 def faulty_endpoints(faulty_model, model_servers):
-    """The faulty model under both handlers, started side by side, shared by the session: tests
-    that use them only send requests (a worker killed by a timeout is another test's own server)."""
-    handlers = ["huggingface", "default"]
-    running = model_servers.start([(faulty_model, handler, FAULTY_ENV) for handler in handlers])
-    return dict(zip(handlers, running, strict=True))
+    """The faulty model under both handlers, shared by the session (tests that use them only send
+    requests), and the timeout test's own server, all three started side by side."""
+    names = ["huggingface", "default", "killed"]
+    specs = [(faulty_model, "huggingface", FAULTY_ENV), (faulty_model, "default", FAULTY_ENV)]
+    running = model_servers.start([*specs, (faulty_model, "huggingface", KILLED_ENV)])
+    return dict(zip(names, running, strict=True))
 
 
 @pytest.fixture(params=["huggingface", "default"])
@@ -126,19 +132,19 @@ def test_past_sagemakers_invocation_limit_the_client_gets_a_model_error(faulty_e
     time.sleep(3)  # the worker finishes the request nobody waits for any more
 
 
-def test_a_request_past_the_timeout_is_cut_off_and_the_worker_restarts(faulty_model, real_server):
+def test_a_request_past_the_timeout_is_cut_off_and_the_worker_restarts(faulty_endpoints):
     # its own server (it kills the worker); the timeout is MMS's, the same under both handlers
-    with sm.serve_locally(faulty_model, env=FAULTY_ENV) as endpoint:
-        started = time.monotonic()
-        status, body = ask(endpoint, "sleep", str(TIMEOUT_S + 15))
-        took = time.monotonic() - started
-        assert status == 500 and json.loads(body)["message"] == "Worker died.", body
-        assert '"type": "InternalServerException", "message": "Worker died."' in DOC
-        assert TIMEOUT_S - 1 < took < TIMEOUT_S + 10  # MMS counts seconds, not minutes
-        deadline = time.monotonic() + 180  # a new worker loads the model again
-        while ask(endpoint, "q", "a doc")[0] != 200 and time.monotonic() < deadline:
-            time.sleep(1)
-        assert ask(endpoint, "q", "a doc") == (200, '{"scores": [4.0]}')
+    endpoint = faulty_endpoints["killed"]
+    started = time.monotonic()
+    status, body = ask(endpoint, "sleep", str(TIMEOUT_S + 15))
+    took = time.monotonic() - started
+    assert status == 500 and json.loads(body)["message"] == "Worker died.", body
+    assert '"type": "InternalServerException", "message": "Worker died."' in DOC
+    assert TIMEOUT_S - 1 < took < TIMEOUT_S + 10  # MMS counts seconds, not minutes
+    deadline = time.monotonic() + 180  # a new worker loads the model again
+    while ask(endpoint, "q", "a doc")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ask(endpoint, "q", "a doc") == (200, '{"scores": [4.0]}')
 
 
 def archive_of(folder, names, model_dir):
@@ -179,9 +185,11 @@ def unloadable(random_head_cross_encoder_dir, real_server, tmp_path_factory):
             endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port, env))
             servers[name] = (endpoint, folder)
         yield servers
-    finally:
-        for endpoint, _ in servers.values():
-            sm.stop_process_group(endpoint.process)
+    finally:  # side by side: MMS takes seconds to stop after SIGTERM
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            stops = [pool.submit(sm.stop_process_group, e.process) for e, _ in servers.values()]
+        for stop in stops:
+            stop.result()
 
 
 def first_answer(endpoint) -> tuple[int, str]:
