@@ -6,40 +6,18 @@ checked for the effect they measure."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from exercise_checks import expect, load_solution
 
 from helpers import evaluation as ev
 from helpers import exercises as ex
 from helpers import search_with_scores
 from helpers.reranking import ScoredCrossEncoderReranker, build_reranking_retriever
 
-ROOT = Path(__file__).resolve().parents[1]
 ECONOMY = "What is the plan for the economy?"
 UKRAINE = "How are we helping the people of Ukraine?"
-
-
-def solution(notebook: str):
-    """Import solutions/<notebook>.py by path: the folder is not a package."""
-    spec = importlib.util.spec_from_file_location(
-        f"solution_{notebook}", ROOT / "solutions" / f"{notebook}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def expect(capsys, passed, correct: bool, *phrases):
-    """Assert one printed verdict line, its return value, and the phrases it names."""
-    out = capsys.readouterr().out
-    assert passed is correct, out
-    assert out.startswith("Correct: " if correct else "Not yet: "), out
-    assert out.count("\n") == 1, out
-    for phrase in phrases:
-        assert phrase in out, out
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +38,7 @@ def seed_answer_ids(chunks):
 
 
 def test_01_smallest_k(retriever, seed_answer_ids, capsys):
-    answer = solution("01_retrieve_with_faiss").exercise_1(retriever, ECONOMY, seed_answer_ids)
+    answer = load_solution("01_retrieve_with_faiss").exercise_1(retriever, ECONOMY, seed_answer_ids)
 
     def check(k):
         return ex.check_01_smallest_k(k, retriever, ECONOMY, seed_answer_ids)
@@ -81,7 +59,7 @@ def test_01_smallest_k(retriever, seed_answer_ids, capsys):
 
 
 def test_01_l2_distances(retriever, capsys):
-    answer = solution("01_retrieve_with_faiss").exercise_2(retriever, UKRAINE)
+    answer = load_solution("01_retrieve_with_faiss").exercise_2(retriever, UKRAINE)
     expect(capsys, ex.check_01_l2_distances(answer, retriever, UKRAINE), True, "same order")
     scores = [float(s) for _, s in search_with_scores(retriever, UKRAINE)[:5]]
     expect(capsys, ex.check_01_l2_distances(scores, retriever, UKRAINE), False, "the scores")
@@ -99,7 +77,7 @@ def test_02_threshold_binds_on_the_model_it_is_checked_with(retriever, cross_enc
     def check(threshold):
         return ex.check_02_threshold_keeps(threshold, retriever, cross_encoder, ECONOMY, 5, 2)
 
-    answer = solution("02_rerank_with_a_cross_encoder").exercise_1(
+    answer = load_solution("02_rerank_with_a_cross_encoder").exercise_1(
         retriever, cross_encoder, ECONOMY
     )
     kept = build_reranking_retriever(
@@ -125,7 +103,7 @@ def test_02_threshold_exercise_binds_on_the_trained_reranker(retriever, capsys):
     from helpers.reranking import make_cross_encoder
 
     trained = make_cross_encoder()
-    answer = solution("02_rerank_with_a_cross_encoder").exercise_1(retriever, trained, ECONOMY)
+    answer = load_solution("02_rerank_with_a_cross_encoder").exercise_1(retriever, trained, ECONOMY)
     expect(capsys, ex.check_02_threshold_keeps(answer, retriever, trained, ECONOMY, 5, 2), True)
     for trivial in (0.0, 1.0):  # keep everything top_n allows, or nothing
         expect(
@@ -135,7 +113,7 @@ def test_02_threshold_exercise_binds_on_the_trained_reranker(retriever, capsys):
 
 def test_02_pairs_scored(retriever, capsys):
     questions = [ECONOMY, UKRAINE, "How will we fight inflation?", "What about COVID-19?"]
-    answer = solution("02_rerank_with_a_cross_encoder").exercise_2(questions, k=30, top_n=3)
+    answer = load_solution("02_rerank_with_a_cross_encoder").exercise_2(questions, k=30, top_n=3)
 
     def check(answer):
         return ex.check_02_pairs_scored(answer, retriever, questions, k=30, top_n=3)
@@ -160,7 +138,7 @@ TOY_QRELS = {"q1": {"c2": 2, "c9": 1}, "q2": {"c1": 1}, "q3": {"c2": 2}, "q4": {
 
 
 def test_03_mrr_by_hand(capsys):
-    answer = solution("03_measure_what_reranking_buys").exercise_1(TOY_RANKED, TOY_QRELS)
+    answer = load_solution("03_measure_what_reranking_buys").exercise_1(TOY_RANKED, TOY_QRELS)
     assert answer == pytest.approx((1 / 2 + 1 + 0 + 0) / 4)
 
     def check(answer):
@@ -183,7 +161,7 @@ def test_03_hybrid_recall(chunks, embeddings, capsys):
     bm25 = ev.bm25_retriever(chunks, k=30)
     dense = build_faiss_retriever(chunks, embeddings, k=30)
     weights = (0.2, 0.8)
-    answer = solution("03_measure_what_reranking_buys").exercise_2(
+    answer = load_solution("03_measure_what_reranking_buys").exercise_2(
         bm25, dense, questions, qrels, weights=weights
     )
 
@@ -212,7 +190,7 @@ PAIRS = [
 
 
 def test_04_request_body(capsys):
-    answer = solution("04_serve_and_deploy_inference").exercise_1(PAIRS)
+    answer = load_solution("04_serve_and_deploy_inference").exercise_1(PAIRS)
     expect(capsys, ex.check_04_request_body(answer, PAIRS), True, "2 pairs from text_pairs")
     expect(capsys, ex.check_04_request_body(answer.encode(), PAIRS), True)
     pairs_key = json.dumps({"pairs": PAIRS})
@@ -245,7 +223,7 @@ def test_04_content_handler(served, capsys):
     def check(answer):
         return ex.check_04_content_handler(answer, handler, reranker, PAIRS)
 
-    answer = solution("04_serve_and_deploy_inference").exercise_2()
+    answer = load_solution("04_serve_and_deploy_inference").exercise_2()
     expect(capsys, check(answer), True, "LangChain scored 2 pairs through inference.py")
     expect(capsys, check(type(answer)), True)  # the class itself is fine too
     expect(capsys, check(CrossEncoderContentHandler()), False, "reads only the key pairs")

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from exercise_checks import expect, load_solution
 
 from helpers import exercises as ex
 from helpers.reranking import make_cross_encoder
 from helpers.timing import interleaved
 
-ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = "05_make_it_fast"
 SPEEDUPS = {
     "onnx-fp32": (1.62, 1.000),
     "openvino-fp32": (1.85, 0.998),
@@ -23,27 +21,8 @@ BATCH_1 = [0.8124, 0.7981, 1.5306, 0.8059, 0.8012]  # seconds; the third ran bes
 BATCH_20 = [0.2513, 0.2498, 0.2624, 0.6107, 0.2505]
 
 
-def solution():
-    spec = importlib.util.spec_from_file_location(
-        "solution_05", ROOT / "solutions" / "05_make_it_fast.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def expect(capsys, passed, correct: bool, *phrases):
-    """Assert one printed verdict line, its return value, and the phrases it names."""
-    out = capsys.readouterr().out
-    assert passed is correct, out
-    assert out.startswith("Correct: " if correct else "Not yet: "), out
-    assert out.count("\n") == 1, out
-    for phrase in phrases:
-        assert phrase in out, out
-
-
 def test_05_best_backend(capsys):
-    answer = solution().exercise_1(SPEEDUPS)
+    answer = load_solution(SOLUTION).exercise_1(SPEEDUPS)
     assert answer == "openvino-int8"
     expect(capsys, ex.check_05_best_backend(answer, SPEEDUPS), True, "openvino-int8")
     expect(capsys, ex.check_05_best_backend("onnx-int8-dynamic", SPEEDUPS), False, "96.2%")
@@ -53,13 +32,13 @@ def test_05_best_backend(capsys):
     expect(capsys, ex.check_05_best_backend(["onnx"], SPEEDUPS), False, "could not read")
     expect(capsys, ex.check_05_best_backend(None, SPEEDUPS), False, "replace the None")
     too_lossy = {"onnx-int8-dynamic": (3.10, 0.962)}
-    assert solution().exercise_1(too_lossy) == "torch-fp32"
+    assert load_solution(SOLUTION).exercise_1(too_lossy) == "torch-fp32"
     expect(capsys, ex.check_05_best_backend("torch-fp32", too_lossy), True, "torch-fp32")
 
 
 def test_05_batch_speedup(capsys):
     seconds = {"batch 1": BATCH_1, "batch 20": BATCH_20}
-    answer = solution().exercise_2(seconds)
+    answer = load_solution(SOLUTION).exercise_2(seconds)
     assert answer == pytest.approx(0.8059 / 0.2513)
 
     def check(answer, series=seconds):
@@ -74,7 +53,7 @@ def test_05_batch_speedup(capsys):
     expect(capsys, check(answer, {"batch 1": BATCH_1}), False, "'batch 20'")
     expect(capsys, check(answer, {"batch 1": BATCH_1[:3], "batch 20": BATCH_20[:3]}), False, "5")
     slower = {"batch 1": BATCH_20, "batch 20": BATCH_1}
-    expect(capsys, check(solution().exercise_2(slower), slower), True, "not faster")
+    expect(capsys, check(load_solution(SOLUTION).exercise_2(slower), slower), True, "not faster")
 
 
 def test_05_batch_speedup_on_a_real_measurement(capsys, random_head_cross_encoder_dir):
@@ -90,4 +69,5 @@ def test_05_batch_speedup_on_a_real_measurement(capsys, random_head_cross_encode
         },
         repetitions=5,
     )
-    expect(capsys, ex.check_05_batch_speedup(solution().exercise_2(seconds), seconds), True)
+    answer = load_solution(SOLUTION).exercise_2(seconds)
+    expect(capsys, ex.check_05_batch_speedup(answer, seconds), True)

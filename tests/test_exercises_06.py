@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from exercise_checks import expect, load_solution
 
 from helpers import exercises as ex
 
-ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = "06_adapt_a_reranker_to_your_corpus"
 POSITIVE = 0.80
 CANDIDATES = {"a": 0.79, "b": 0.74, "c": 0.77, "d": 0.61, "e": 0.70, "f": 0.755}
 RESULTS = {
@@ -19,27 +18,8 @@ RESULTS = {
 }
 
 
-def solution():
-    spec = importlib.util.spec_from_file_location(
-        "solution_06", ROOT / "solutions" / "06_adapt_a_reranker_to_your_corpus.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def expect(capsys, passed, correct: bool, *phrases):
-    """Assert one printed verdict line, its return value, and the phrases it names."""
-    out = capsys.readouterr().out
-    assert passed is correct, out
-    assert out.startswith("Correct: " if correct else "Not yet: "), out
-    assert out.count("\n") == 1, out
-    for phrase in phrases:
-        assert phrase in out, out
-
-
 def test_06_margin_negatives(capsys):
-    answer = solution().exercise_1(POSITIVE, CANDIDATES)
+    answer = load_solution(SOLUTION).exercise_1(POSITIVE, CANDIDATES)
     assert answer == ["f", "b", "e"]
     check = ex.check_06_margin_negatives
     expect(capsys, check(answer, POSITIVE, CANDIDATES), True, "['f', 'b', 'e']")
@@ -52,7 +32,7 @@ def test_06_margin_negatives(capsys):
 
 
 def test_06_ship_it(capsys):
-    answer = solution().exercise_2(RESULTS)
+    answer = load_solution(SOLUTION).exercise_2(RESULTS)
     assert answer == "full recipe"
     expect(capsys, ex.check_06_ship_it(answer, RESULTS), True, "clears the bar")
     expect(capsys, ex.check_06_ship_it("keywords only", RESULTS), False, "mrr@10")
@@ -61,5 +41,5 @@ def test_06_ship_it(capsys):
     expect(capsys, ex.check_06_ship_it("bm25", RESULTS), False, "is not one of")
     expect(capsys, ex.check_06_ship_it(None, RESULTS), False, "replace the None")
     nothing_clears = {name: RESULTS[name] for name in ("dense", "short run", "keywords only")}
-    assert solution().exercise_2(nothing_clears) == "dense"
+    assert load_solution(SOLUTION).exercise_2(nothing_clears) == "dense"
     expect(capsys, ex.check_06_ship_it("dense", nothing_clears), True, "no reranker clears")

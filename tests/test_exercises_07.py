@@ -4,29 +4,14 @@ The scaling check applies the policy through moto's Application Auto Scaling."""
 from __future__ import annotations
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
+from exercise_checks import expect, load_solution
 
 from helpers import exercises as ex
 
-ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = "07_scale_out_on_sagemaker"
 ENDPOINT = "rerank-lab-20261130-101500-abcdef"
-
-
-def solution():
-    path = ROOT / "solutions" / "07_scale_out_on_sagemaker.py"
-    spec = importlib.util.spec_from_file_location("solution_07", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def verdict(capsys, passed, correct: bool, phrase: str = "") -> None:
-    out = capsys.readouterr().out
-    assert passed is correct and out.startswith("Correct: " if correct else "Not yet: "), out
-    assert out.count("\n") == 1 and phrase in out, out
 
 
 @pytest.mark.parametrize(
@@ -42,32 +27,32 @@ def verdict(capsys, passed, correct: bool, phrase: str = "") -> None:
 def test_07_instances(capsys, answer, correct, phrase):
     target, measured = 50.0, 25.0  # 50 / (25 * 0.7) = 2.86: 3 instances
     if answer == "solution":
-        answer = solution().exercise_1(target, measured)
-    verdict(capsys, ex.check_07_instances(answer, target, measured), correct, phrase)
+        answer = load_solution(SOLUTION).exercise_1(target, measured)
+    expect(capsys, ex.check_07_instances(answer, target, measured), correct, phrase)
 
 
 def test_07_instances_without_headroom(capsys):
     passed = ex.check_07_instances(4, 100.0, 25.0)  # 100 / 25 = 4 at 100 %; 100 / 17.5 -> 6
-    verdict(capsys, passed, False, "at 100%")
+    expect(capsys, passed, False, "at 100%")
 
 
 def test_07_scaling_policy(capsys):
-    good = solution().exercise_2(ENDPOINT)
+    good = load_solution(SOLUTION).exercise_2(ENDPOINT)
     check = ex.check_07_scaling_policy
-    verdict(capsys, check(good, ENDPOINT, "ml.c5.2xlarge", 60), True, "480")
+    expect(capsys, check(good, ENDPOINT, "ml.c5.2xlarge", 60), True, "480")
     per_core = copy.deepcopy(good) | {"TargetValue": 60.0}
-    verdict(capsys, check(per_core, ENDPOINT, "ml.c5.2xlarge", 60), False, "sums the cores")
+    expect(capsys, check(per_core, ENDPOINT, "ml.c5.2xlarge", 60), False, "sums the cores")
     invocations = {
         "TargetValue": 100.0,
         "PredefinedMetricSpecification": {
             "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
         },
     }
-    verdict(capsys, check(invocations, ENDPOINT, "ml.c5.2xlarge", 60), False, "count calls")
+    expect(capsys, check(invocations, ENDPOINT, "ml.c5.2xlarge", 60), False, "count calls")
     other = copy.deepcopy(good)
     other["CustomizedMetricSpecification"]["Dimensions"][0]["Value"] = "someone-else"
-    verdict(capsys, check(other, ENDPOINT, "ml.c5.2xlarge", 60), False, "name this endpoint")
-    verdict(capsys, check("CPUUtilization", ENDPOINT, "ml.c5.2xlarge", 60), False, "a str")
+    expect(capsys, check(other, ENDPOINT, "ml.c5.2xlarge", 60), False, "name this endpoint")
+    expect(capsys, check("CPUUtilization", ENDPOINT, "ml.c5.2xlarge", 60), False, "a str")
     broken = {"TargetValue": "high"}  # AWS (and moto) reject it: a hint, not a traceback
-    verdict(capsys, check(broken, ENDPOINT, "ml.c5.2xlarge", 60), False, "could not read")
-    verdict(capsys, check(None, ENDPOINT, "ml.c5.2xlarge", 60), False, "replace the None")
+    expect(capsys, check(broken, ENDPOINT, "ml.c5.2xlarge", 60), False, "could not read")
+    expect(capsys, check(None, ENDPOINT, "ml.c5.2xlarge", 60), False, "replace the None")
