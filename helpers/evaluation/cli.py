@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 
@@ -97,8 +96,7 @@ def _scored(search, query: str) -> bool:
     return bool(results) and isinstance(results[0], tuple)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Evaluate first stages and second stages on labelled queries; print a Markdown table."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.evaluation", description=main.__doc__)
     parser.add_argument("--queries", default=str(DEFAULT_QUERIES), help="labelled query file")
     parser.add_argument("--corpus", help="UTF-8 text file (default: the course corpus)")
@@ -107,8 +105,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=500)
     parser.add_argument("--chunk-overlap", type=int, default=100)
     parser.add_argument("--stat-test", choices=("fisher", "student"), default="fisher")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # before transformers loads
+    return parser
+
+
+def _runs(chunks, answerable: list, no_answer: list, k: int, notes: list[str]):
+    """Run every search on the answerable queries; return (runs, {name: no-answer separation}).
+
+    A search that returns scores also runs the no-answer queries: the share of pairs where a
+    no-answer query's top score is below an answerable one's is its no-answer separation.
+    """
+    runs, separations = [], {}
+    for name, search in _searches(chunks, k, notes).items():
+        runs.append(make_run(search, answerable, name))
+        if no_answer and answerable and _scored(search, answerable[0]["query"]):
+            separations[name] = top_score_separation(runs[-1], make_run(search, no_answer, name))
+    return runs, separations
+
+
+def _legend(args, answerable: int, chunks: int, runs: int, no_answer: int) -> str:
+    """Return the paragraph under the table: what was evaluated and how to read the letters."""
+    test_name = {"fisher": "Fisher's randomisation test", "student": "paired t-test"}
+    return (
+        f"\n{answerable} answerable queries ({args.split or 'all splits'}), "
+        f"{chunks} chunks, k={args.k}; metrics {', '.join(metrics_for(args.k))}. "
+        f"Superscript letters: significantly better than that row ({test_name[args.stat_test]}, "
+        f"p < 0.05 after Benjamini-Hochberg correction over the {runs * (runs - 1) // 2}"
+        f" pairs). No-answer separation: share of (no-answer, answerable) query pairs where the "
+        f"no-answer query's top score is lower ({no_answer} no-answer queries; 0.5 = chance;"
+        f" n/a for rank fusion, which has no score)."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate first stages and second stages on labelled queries; print a Markdown table."""
+    args = _parser().parse_args(argv)
     from helpers.runtime import set_cpu_threads
 
     warnings.filterwarnings("ignore", message="unsafe cast from uint64 to int64")  # ranx/numba
@@ -123,23 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     answerable, no_answer = select(queries, answerable=True), select(queries, answerable=False)
     qrels = qrels_for(answerable, chunks)
     notes: list[str] = []
-    runs, separations = [], {}
-    for name, search in _searches(chunks, args.k, notes).items():
-        runs.append(make_run(search, answerable, name))
-        if no_answer and answerable and _scored(search, answerable[0]["query"]):
-            separations[name] = top_score_separation(runs[-1], make_run(search, no_answer, name))
+    runs, separations = _runs(chunks, answerable, no_answer, args.k, notes)
     report = compare_runs(qrels, runs, k=args.k, stat_test=args.stat_test)
     print(markdown_table(report, runs, separations))
-    test_name = {"fisher": "Fisher's randomisation test", "student": "paired t-test"}
-    print(
-        f"\n{len(qrels.keys())} answerable queries ({args.split or 'all splits'}), "
-        f"{len(chunks)} chunks, k={args.k}; metrics {', '.join(metrics_for(args.k))}. "
-        f"Superscript letters: significantly better than that row ({test_name[args.stat_test]}, "
-        f"p < 0.05 after Benjamini-Hochberg correction over the {len(runs) * (len(runs) - 1) // 2}"
-        f" pairs). No-answer separation: share of (no-answer, answerable) query pairs where the "
-        f"no-answer query's top score is lower ({len(no_answer)} no-answer queries; 0.5 = chance;"
-        f" n/a for rank fusion, which has no score)."
-    )
+    print(_legend(args, len(qrels.keys()), len(chunks), len(runs), len(no_answer)))
     for note in notes:
         print(note)
     return 0
