@@ -12,10 +12,8 @@ PACKAGES = ("helpers", "tools")
 # went in 8acfcde. A group listed here would pass.
 KNOWN_CIRCLES: list[frozenset[str]] = []
 MAX_FUNCTION_LINES = 40
-# Functions in helpers/ allowed over MAX_FUNCTION_LINES, as "path:function".
-LONG_FUNCTIONS = {
-    "helpers/sagemaker/batch.py:start_transform_job",  # being split
-}
+# Functions in helpers/ allowed over MAX_FUNCTION_LINES, as "path:function": none.
+LONG_FUNCTIONS: set[str] = set()
 
 
 def module_files(packages=PACKAGES) -> dict[str, Path]:

@@ -12,6 +12,9 @@ from helpers.sagemaker.account import Deployment
 from helpers.sagemaker.contract import load_schema
 from helpers.sagemaker.deploy import DEFAULT_INSTANCE_TYPE, huggingface_model
 
+# Bodies of whole JSON lines, answered one line per input line, in order.
+LINES = {"strategy": "MultiRecord", "assemble_with": "Line"}
+
 
 def start_transform_job(
     deployment: Deployment,
@@ -37,23 +40,17 @@ def start_transform_job(
     transformer = model.transformer(
         instance_count=instance_count,
         instance_type=instance_type,
-        strategy="MultiRecord",
-        assemble_with="Line",
         output_path=output_s3,
-        accept=jsonlines,
         max_payload=max_payload_mb,
         tags=deployment.tags,
+        accept=jsonlines,
+        **LINES,
     )
     job = f"{deployment.name[:54]}-batch{len(deployment.transform_jobs) + 1}"
     deployment.transform_jobs.append(job)  # before the call: an interrupt in it is cleaned up
+    retries = {"InvocationsTimeoutInSeconds": timeout_s, "InvocationsMaxRetries": 1}
     transformer.transform(
-        data=input_s3,
-        data_type="S3Prefix",
-        content_type=jsonlines,
-        split_type="Line",
-        job_name=job,
-        model_client_config={"InvocationsTimeoutInSeconds": timeout_s, "InvocationsMaxRetries": 1},
-        wait=False,
-        logs=False,
-    )
+        data=input_s3, data_type="S3Prefix", content_type=jsonlines, split_type="Line",
+        job_name=job, model_client_config=retries, wait=False, logs=False,
+    )  # fmt: skip
     return job
