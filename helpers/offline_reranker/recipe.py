@@ -13,11 +13,11 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from helpers.config import cache_dir, offline_reranker_dir
 from helpers.data import CHUNK_OVERLAP, CHUNK_SIZE, CORPUS_SHA256
+from helpers.envcheck import installed_versions
 
 SEED = 1234
 PACKAGE = Path(__file__).resolve().parent
@@ -93,13 +93,7 @@ def _faq_rows(count: int) -> list[str]:
 
 def library_versions() -> dict:
     """Return the versions of the libraries that shape the weights (no import of any of them)."""
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed_versions(LIBRARIES)
 
 
 def recipe_inputs(recipe: Recipe | None = None) -> dict:
@@ -159,10 +153,11 @@ def model_dir() -> Path:
     return offline_reranker_dir()
 
 
-def is_built(folder: Path) -> bool:
-    """Return True when ``folder`` holds weights, config, tokenizer and this recipe's hash.
+def is_built(folder: Path, recipe: Recipe | None = None) -> bool:
+    """Return True when ``folder`` holds weights, config, tokenizer and ``recipe``'s hash.
 
-    A model built by an older recipe is not built: ``make models`` then trains it again.
+    A model built by an older (or another) recipe is not built: ``make models`` then trains it
+    again. ``recipe`` defaults to the course's ``Recipe()``.
     """
     has_files = all((Path(folder) / name).is_file() for name in REQUIRED_FILES)
-    return has_files and built_hash(folder) == recipe_hash()
+    return has_files and built_hash(folder) == recipe_hash(recipe)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import tempfile
 import warnings
 
@@ -21,7 +20,6 @@ QUIET_LOGGERS = ("sentence_transformers", "transformers", "datasets", "accelerat
 
 def quiet() -> None:
     """Silence progress bars, load reports and notices (the notebooks must not show them)."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from datasets.utils.logging import disable_progress_bar
     from transformers.utils import logging as hf_logging
 

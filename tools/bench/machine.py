@@ -103,12 +103,6 @@ def machine_info() -> dict:
 
 def library_versions() -> dict:
     """Return installed versions of the libraries that matter here (None when missing)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from helpers.envcheck import installed_versions
 
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed_versions(LIBRARIES)
