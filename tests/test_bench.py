@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.sagemaker import contract
 from tools.bench import ship
 from tools.bench.machine import isa
 from tools.bench.settings import BACKENDS, REFERENCE, SECTIONS, TITLES
@@ -198,14 +199,16 @@ def test_every_exported_backend_loads_in_the_serving_python(quick_run, serve_ven
     folders = {}
     for backend in [b for b in EXPORTED if b in quality]:
         folders[backend] = str(ship.stage_model(backend, snapshot, tmp_path / backend))
-    script = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import exported_backends as eb\n"
-        "folders, pairs = json.loads(sys.argv[2]), json.loads(sys.argv[3])\n"
+    script = (  # contract.py's one loader, run in .venv-serve (which cannot import helpers/)
+        "import json, runpy, sys\n"
+        "eb = runpy.run_path(sys.argv[1])['load_code_module']('exported_backends', sys.argv[2])\n"
+        "folders, pairs = json.loads(sys.argv[3]), json.loads(sys.argv[4])\n"
         "print(json.dumps({n: eb.load(f, threads=1).logits(pairs) for n, f in folders.items()}))\n"
     )
-    code_dir = str(ROOT / "serving" / "code")
+    loader, code_dir = contract.__file__, str(contract.CODE_DIR)
     done = subprocess.run(
-        [str(serve_venv_python), "-c", script, code_dir, json.dumps(folders), json.dumps(pairs)],
+        [str(serve_venv_python), "-c", script, loader, code_dir, json.dumps(folders),
+         json.dumps(pairs)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

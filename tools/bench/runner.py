@@ -23,6 +23,7 @@ import tools.bench.export as export
 import tools.bench.scorers as scorers
 import tools.bench.serving as serving
 from helpers import timing
+from helpers.sagemaker.contract import CODE_DIR
 from tools.bench.latency import bench_latency
 from tools.bench.machine import library_versions, machine_info
 from tools.bench.overhead import bench_langchain
@@ -137,7 +138,7 @@ def fingerprint(model_path: str, quick: bool, threads: int) -> str:
 
     digest = hashlib.sha256()
     code = [*sorted(PACKAGE_DIR.glob("*.py")), Path(timing.__file__)]
-    code += [scorers.CODE_DIR / name for name in ("exported_backends.py", "inference.py")]
+    code += [CODE_DIR / name for name in ("exported_backends.py", "inference.py")]
     for path in code:
         digest.update(path.read_bytes() if path.is_file() else b"")
     state = [export.model_key(model_path), quick, threads, cpu_model(), library_versions()]

@@ -13,16 +13,15 @@ error is a failure, and the benchmark exits non-zero.
 from __future__ import annotations
 
 import importlib.util
-import sys
 import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import tools.bench.export as export
+from helpers.sagemaker.contract import load_code_module
 from tools.bench.settings import REFERENCE
 
-CODE_DIR = Path(__file__).resolve().parents[2] / "serving" / "code"
 RUNTIMES = {"onnx": ("onnxruntime",), "openvino": ("openvino",)}
 INT8_RUNTIMES = {"openvino": ("openvino", "nncf")}
 
@@ -34,13 +33,7 @@ class NotAvailable(Exception):
 @cache
 def exported_backends():
     """Import serving/code/exported_backends.py (what the endpoint runs) in this process."""
-    spec = importlib.util.spec_from_file_location(
-        "exported_backends", CODE_DIR / "exported_backends.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["exported_backends"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_code_module("exported_backends")
 
 
 @dataclass

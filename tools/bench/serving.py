@@ -60,11 +60,11 @@ def server_times(endpoint) -> dict[str, list[float]]:
 
 def serve_venv_times(model_path: str, requests: list, threads: int) -> list[float]:
     """Time the handler's score() in .venv-serve's Python, no server (milliseconds per call)."""
-    from helpers.sagemaker import CODE_DIR, serve_python
+    from helpers.sagemaker import CODE_DIR, IMPORT_INFERENCE, contract, serve_python
 
-    script = (
-        "import json, sys, time; sys.path.insert(0, sys.argv[1]); import inference\n"
-        "requests = json.load(sys.stdin); model = inference.model_fn(sys.argv[2])\n"
+    script = IMPORT_INFERENCE + (
+        "import json, time\n"
+        "requests = json.load(sys.stdin); model = inference.model_fn(sys.argv[3])\n"
         "model.score(requests[0]); out = []\n"
         "for pairs in requests:\n"
         "    t = time.perf_counter(); model.score(pairs); out.append(time.perf_counter() - t)\n"
@@ -73,7 +73,7 @@ def serve_venv_times(model_path: str, requests: list, threads: int) -> list[floa
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["RERANKER_NUM_THREADS"] = str(threads)
     done = subprocess.run(
-        [str(serve_python()), "-c", script, str(CODE_DIR), model_path],
+        [str(serve_python()), "-c", script, contract.__file__, str(CODE_DIR), model_path],
         input=json.dumps(requests), capture_output=True, text=True, env=env, timeout=600,
         check=True,
     )  # fmt: skip
