@@ -240,6 +240,8 @@ def test_cli_adapts_a_reranker_to_a_small_corpus(tmp_path):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "%|" not in done.stderr  # no progress bars
+    # ...but one line per tenth of the run says where it is and how long is left
+    assert "training: step 2 of 2 (100%)" in done.stdout and " s left" in done.stdout
     info = json.loads((out / "recipe.json").read_text())
     assert info["steps"] == 2 and info["corpus"] == "notes.txt"
     scores = make_cross_encoder(str(out)).score([("charging stations", PASSAGES[1])])

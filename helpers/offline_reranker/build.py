@@ -92,7 +92,7 @@ def publish(model, target: Path, info: dict) -> Path:
     return target
 
 
-def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1):
+def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1, progress=False):
     """Train a cross-encoder from ``base`` on ``passages``; return (model, facts to record)."""
     import torch
 
@@ -108,7 +108,7 @@ def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1
         dataset = training_set(passages, bi_encoder, recipe, neighbours)
         model = train.load_start(base, recipe.max_length)
         evaluator = train.dev_evaluator(dev) if dev else None
-        state = train.train(model, dataset, recipe, evaluator, max_steps)
+        state = train.train(model, dataset, recipe, evaluator, max_steps, progress)
         facts = {
             "lists": len(dataset),
             "pairs_per_epoch": sum(len(p) for p in dataset["passages"]),
@@ -131,9 +131,11 @@ def build(force: bool = False, recipe: Recipe | None = None) -> Path:
     if is_built(target, recipe) and not force:
         print(f"Offline reranker already built: {target.name}")
         return target
+    print("Building the offline reranker: training lists first, then training (3-10 min on 2 "
+          "cores; progress with the time left below).", flush=True)  # fmt: skip
     base, chunks = base_model_path(), split_corpus()
     dev = course_dev_samples(chunks, base)
-    model, facts = fine_tune([c.page_content for c in chunks], recipe, base, dev)
+    model, facts = fine_tune([c.page_content for c in chunks], recipe, base, dev, progress=True)
     info = {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
             "passages": len(chunks), "dev_questions": len(dev), **facts,
             "versions": library_versions()}  # fmt: skip
@@ -157,7 +159,8 @@ def adapt(corpus: Path, out: Path, recipe: Recipe | None = None, max_steps: int 
     if not chunks:
         raise ValueError(f"{corpus} holds no text to train on.")
     base = base or base_model_path()
-    model, facts = fine_tune([c.page_content for c in chunks], recipe, base, None, max_steps)
+    model, facts = fine_tune([c.page_content for c in chunks], recipe, base, None, max_steps,
+                             progress=True)  # fmt: skip
     info = {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
             "corpus": corpus.name, "passages": len(chunks), **facts,
             "versions": library_versions()}  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+import time
 import warnings
 
 from helpers.offline_reranker.recipe import SEED, Recipe
@@ -110,13 +111,14 @@ def training_arguments(output_dir: str, recipe: Recipe, eval_steps: int = 0, max
     )
 
 
-def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1):
+def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1, progress=False):
     """Fine-tune ``model`` on ``dataset`` (query, passages, labels); return the trainer's state.
 
     With ``evaluator`` (a CrossEncoderRerankingEvaluator named "dev"), the model is evaluated at
     the middle and at the end of training and the checkpoint with the best dev nDCG@10 is kept
     (the full build trains 2 epochs: 10 minutes on 2 cores buy no more in fp32). Checkpoints go
-    to a temporary folder, never into the repository.
+    to a temporary folder, never into the repository. ``progress`` prints the step and the time
+    left about every tenth of the run (`make models`, the command line; not in notebooks).
     """
     from sentence_transformers.cross_encoder import CrossEncoderTrainer
     from sentence_transformers.cross_encoder.losses import ListNetLoss
@@ -136,11 +138,34 @@ def train(model, dataset, recipe: Recipe, evaluator=None, max_steps: int = -1):
             loss=loss,
             evaluator=evaluator,
             optimizers=(make_optimizer(model, recipe), None),  # the trainer adds the schedule
+            callbacks=[progress_printer()] if progress else None,
         )
         trainer.remove_callback(_printer_class())
         trainer.train()
     model.eval()
     return trainer.state
+
+
+def progress_printer(every: float = 0.1):
+    """Return a trainer callback that prints the step, the time so far and the time left."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start, self.next = time.perf_counter(), every
+
+        def on_step_end(self, args, state, control, **kwargs):
+            done = state.global_step / max(state.max_steps, 1)
+            if done < self.next and state.global_step < state.max_steps:
+                return
+            self.next = done + every
+            spent = time.perf_counter() - self.start
+            left = spent / done * (1 - done)  # steps so far set the pace; evaluations add a bit
+            step = f"training: step {state.global_step} of {state.max_steps} ({done:.0%})"
+            times = f"{spent:.0f} s so far, about {left:.0f} s left"
+            print(f"{step}, {times}", flush=True)
+
+    return Progress()
 
 
 def _printer_class():
