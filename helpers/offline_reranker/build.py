@@ -123,6 +123,12 @@ def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1
     return model, facts
 
 
+def recipe_facts(recipe: Recipe, facts: dict, **data) -> dict:
+    """Return what recipe.json records: the recipe, its hash, the data and the training facts."""
+    return {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
+            **data, **facts, "versions": library_versions()}  # fmt: skip
+
+
 def build(force: bool = False, recipe: Recipe | None = None) -> Path:
     """Train the course's offline reranker into ``model_dir()`` unless it is there; return it."""
     from helpers.data import split_corpus
@@ -136,9 +142,7 @@ def build(force: bool = False, recipe: Recipe | None = None) -> Path:
     base, chunks = base_model_path(), split_corpus()
     dev = course_dev_samples(chunks, base)
     model, facts = fine_tune([c.page_content for c in chunks], recipe, base, dev, progress=True)
-    info = {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
-            "passages": len(chunks), "dev_questions": len(dev), **facts,
-            "versions": library_versions()}  # fmt: skip
+    info = recipe_facts(recipe, facts, passages=len(chunks), dev_questions=len(dev))
     publish(model, target, info)
     print(f"Built the offline reranker in {facts['seconds']:.0f} s: {target.name}")
     return target
@@ -161,9 +165,7 @@ def adapt(corpus: Path, out: Path, recipe: Recipe | None = None, max_steps: int 
     base = base or base_model_path()
     model, facts = fine_tune([c.page_content for c in chunks], recipe, base, None, max_steps,
                              progress=True)  # fmt: skip
-    info = {"recipe_hash": recipe_hash(recipe), "recipe": asdict(recipe), "seed": SEED,
-            "corpus": corpus.name, "passages": len(chunks), **facts,
-            "versions": library_versions()}  # fmt: skip
+    info = recipe_facts(recipe, facts, corpus=corpus.name, passages=len(chunks))
     return publish(model, out, info)
 
 
