@@ -1,10 +1,12 @@
 """The code's shape (issue 21), read statically: no import circle; helpers/ never imports tools/;
-no function in helpers/ over 40 lines."""
+no function in helpers/ over 40 lines; helpers/ at most 2,000 lines."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PACKAGES = ("helpers", "tools")
@@ -12,6 +14,7 @@ PACKAGES = ("helpers", "tools")
 # went in 8acfcde. A group listed here would pass.
 KNOWN_CIRCLES: list[frozenset[str]] = []
 MAX_FUNCTION_LINES = 40
+MAX_HELPERS_LINES = 2000  # the sum of `wc -l` over helpers/**/*.py
 # Functions in helpers/ allowed over MAX_FUNCTION_LINES, as "path:function": none.
 LONG_FUNCTIONS: set[str] = set()
 
@@ -118,3 +121,15 @@ def long_functions(package: str = "helpers") -> dict[str, int]:
 def test_no_function_in_helpers_is_over_40_lines():
     found = long_functions()
     assert not {name: n for name, n in found.items() if name not in LONG_FUNCTIONS}, found
+
+
+def helpers_lines() -> int:
+    """Return the lines of every .py file under helpers/, as `wc -l` counts them."""
+    return sum(p.read_bytes().count(b"\n") for p in (REPOSITORY / "helpers").rglob("*.py"))
+
+
+@pytest.mark.xfail(
+    strict=True, reason="helpers/ is 5,008 lines (measured 21:28 UTC); the bar is 2,000"
+)
+def test_helpers_is_at_most_2000_lines():
+    assert helpers_lines() <= MAX_HELPERS_LINES, f"helpers/ is {helpers_lines()} lines"
