@@ -1,15 +1,6 @@
-"""One place that decides which models and data the course uses (introduced in notebook 01).
-
-Environment variables override the defaults:
-
-- ``RERANK_PROFILE``: ``default`` (the seed page's Hub models) or ``offline`` (models that ship
-  in PyPI packages or are built locally by ``make models``; used by CI and Wi-Fi-less workshops).
-- ``RERANK_EMBEDDING_MODEL`` / ``RERANK_RERANKER_MODEL``: a Hub id or a local directory.
-- ``RERANK_DATA_MIRROR``: a folder holding ``state_of_the_union.txt`` to use before downloading.
-- ``RERANK_CACHE_DIR``: where locally built models live (default ``~/.cache/rerank-lab``).
-
-``python -m helpers.config`` prints the active configuration as JSON.
-"""
+"""Which models and data the course uses (notebook 01): RERANK_PROFILE (default: the seed's Hub
+models; offline: no Hub), RERANK_EMBEDDING_MODEL / RERANK_RERANKER_MODEL, RERANK_DATA_MIRROR,
+RERANK_CACHE_DIR (docs/models.md). ``python -m helpers.config`` prints the active one."""
 
 from __future__ import annotations
 
@@ -21,17 +12,9 @@ from pathlib import Path
 PROFILES = ("default", "offline")
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/msmarco-distilbert-dot-v5"
 DEFAULT_RERANKER_MODEL = "BAAI/bge-reranker-base"
-_TRUE = {"1", "true", "yes", "on"}
-# The folder of the offline profile's cross-encoder, built by `make models`.
-OFFLINE_RERANKER = "offline-reranker"
-# A model folder's weights, in order of preference: a single file, else an index and its shards.
-# The one list in helpers/ (serving/code keeps its own: it must run without helpers).
-WEIGHT_FILES = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
+# A model's weights: one file, or an index and its shards (serving/code keeps its own list).
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json",
+                "pytorch_model.bin", "pytorch_model.bin.index.json")  # fmt: skip
 
 
 class ModelUnavailableError(RuntimeError):
@@ -55,13 +38,13 @@ def cache_dir() -> Path:
 
 
 def offline_reranker_dir() -> Path:
-    """Return the offline reranker's folder: a stable name (its recipe hash is in recipe.json)."""
-    return cache_dir() / "models" / OFFLINE_RERANKER
+    """Return the offline reranker's folder, built by `make models` (its hash is in recipe.json)."""
+    return cache_dir() / "models" / "offline-reranker"
 
 
 def hf_hub_offline() -> bool:
     """Return True when the Hugging Face Hub must not be contacted."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _offline_models() -> tuple[str, str]:
@@ -84,14 +67,10 @@ def load_config() -> Config:
         embedding, reranker = _offline_models()
     else:
         embedding, reranker = DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANKER_MODEL
-    return Config(
-        profile=profile,
-        embedding_model=os.environ.get("RERANK_EMBEDDING_MODEL") or embedding,
-        reranker_model=os.environ.get("RERANK_RERANKER_MODEL") or reranker,
-        data_mirror=os.environ.get("RERANK_DATA_MIRROR") or None,
-        cache_dir=str(cache_dir()),
-        hf_hub_offline=hf_hub_offline(),
-    )
+    env = os.environ.get
+    return Config(profile, env("RERANK_EMBEDDING_MODEL") or embedding,
+                  env("RERANK_RERANKER_MODEL") or reranker, env("RERANK_DATA_MIRROR") or None,
+                  str(cache_dir()), hf_hub_offline())  # fmt: skip
 
 
 def _looks_like_path(name: str) -> bool:
@@ -100,6 +79,7 @@ def _looks_like_path(name: str) -> bool:
 
 
 def _cached_snapshot(repo_id: str) -> str | None:
+    """Return the cached snapshot folder of a Hub id, if it has config.json and weights."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -117,13 +97,10 @@ def _has_weights(folder: str) -> bool:
 
 
 def resolve_model(name: str, variable: str) -> str:
-    """Return a loadable local path or Hub id for ``name``, or fail fast with what to do.
-
-    ``variable`` is the environment variable that chose the model, named in the error.
-    """
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return str(path)
+    """Return a loadable local path or Hub id for ``name``, or fail saying what to do
+    (``variable`` is the environment variable that chose the model)."""
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
     if _looks_like_path(name):
         raise ModelUnavailableError(
             f"Model folder {name} does not exist. Run `make models` to build it, "
@@ -167,7 +144,7 @@ def model_label(name: str) -> str:
 
 
 def describe() -> dict:
-    """Return the active configuration with short model labels, for printing in notebooks."""
+    """Return the profile and short model labels, for printing in notebooks."""
     config = load_config()
     return {
         "profile": config.profile,

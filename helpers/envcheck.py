@@ -1,8 +1,5 @@
-"""Check that this machine can run the course (course plumbing, not the lesson).
-
-``check()`` is the full table (`python -m helpers.envcheck`, `make check`, notebook 01);
-``summary()`` is the one line the other notebooks print.
-"""
+"""Course plumbing: can this machine run the course? ``check()`` is the table (notebook 01,
+`make check`), ``summary()`` the one line the other notebooks print."""
 
 from __future__ import annotations
 
@@ -12,15 +9,11 @@ import platform
 import shutil
 import sys
 
-KEY_PACKAGES = (
-    "torch",
-    "transformers",
-    "sentence-transformers",
-    "langchain",
-    "langchain-classic",
-    "langchain-community",
-    "faiss-cpu",
-)
+KEY_PACKAGES = ("torch", "transformers", "sentence-transformers", "langchain",
+                "langchain-classic", "langchain-community", "faiss-cpu")  # fmt: skip
+MODEL_VARIABLES = ("RERANK_EMBEDDING_MODEL", "RERANK_RERANKER_MODEL")
+# Rows whose fix is a suggestion: notebook 04 serves without Java; AWS is for the optional deploy.
+OPTIONAL = ("java", "aws credentials")
 
 
 def installed_versions(names) -> dict[str, str | None]:
@@ -37,10 +30,8 @@ def installed_versions(names) -> dict[str, str | None]:
 def package_rows():
     """Return (check, value, fix) rows for the packages the course imports."""
     fix = "run `make venv` (or `pip install -r requirements.txt`)"
-    return [
-        (name, found, "") if found else (name, "MISSING", fix)
-        for name, found in installed_versions(KEY_PACKAGES).items()
-    ]
+    return [(name, found or "MISSING", "" if found else fix)
+            for name, found in installed_versions(KEY_PACKAGES).items()]  # fmt: skip
 
 
 def model_rows():
@@ -52,56 +43,38 @@ def model_rows():
     except (ValueError, ModelUnavailableError) as exc:
         return [("profile", "INVALID", str(exc))]
     rows = [("profile", config.profile, "")]
-    for name, variable in (
-        (config.embedding_model, "RERANK_EMBEDDING_MODEL"),
-        (config.reranker_model, "RERANK_RERANKER_MODEL"),
-    ):
+    for name, variable in ((config.embedding_model, MODEL_VARIABLES[0]),
+                           (config.reranker_model, MODEL_VARIABLES[1])):  # fmt: skip
         try:
-            resolved = resolve_model(name, variable)
-            where = "local" if os.path.isdir(resolved) else "Hub (not cached yet)"
-            rows.append((variable, f"{model_label(name)}: {where}", ""))
+            found = os.path.isdir(resolve_model(name, variable))
+            where, fix = "local" if found else "Hub (not cached yet)", ""
         except ModelUnavailableError:
+            where = "UNAVAILABLE"
             fix = f"`make models` while online, RERANK_PROFILE=offline, or set {variable}"
-            rows.append((variable, f"{model_label(name)}: UNAVAILABLE", fix))
+        rows.append((variable, f"{model_label(name)}: {where}", fix))
     return rows
 
 
 def machine_rows():
-    """Return rows for threads, GPU, Java and AWS credentials."""
+    """Return rows for Python, threads, GPU, Java and AWS credentials."""
     import torch
 
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU is fine)"
-    java = shutil.which("java")
-    rows = [
-        (
-            "python",
-            platform.python_version(),
-            "" if sys.version_info >= (3, 11) else "use Python 3.11 or newer",
-        ),
+    java, credentials, gpu = shutil.which("java"), aws_credentials_state(), "none (CPU is fine)"
+    no_java = ("install Java 17 (conda: openjdk=17) to serve with the real MMS; "
+               "notebook 04 falls back to a pure-Python server")  # fmt: skip
+    return [
+        ("python", platform.python_version(),
+         "" if sys.version_info >= (3, 11) else "use Python 3.11 or newer"),
         ("cpu cores / torch threads", f"{os.cpu_count()} / {torch.get_num_threads()}", ""),
-        ("gpu", gpu, ""),
-        (
-            "java (local SageMaker serving)",
-            java or "MISSING",
-            ""
-            if java
-            else "install Java 17 (conda: openjdk=17) to serve with the real MMS; "
-            "notebook 04 falls back to a pure-Python server",
-        ),
-    ]
-    credentials = aws_credentials_state()
-    rows.append(
-        (
-            "aws credentials (optional, notebook 04)",
-            credentials,
-            "" if credentials != "none" else "only needed to deploy to AWS",
-        )
-    )
-    return rows
+        ("gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else gpu, ""),
+        ("java (local SageMaker serving)", java or "MISSING", "" if java else no_java),
+        ("aws credentials (optional, notebook 04)", credentials,
+         "only needed to deploy to AWS" if credentials == "none" else ""),
+    ]  # fmt: skip
 
 
-# botocore's credential providers (by METHOD) that only read environment variables and local
-# files, or defer any network call until the credentials are used.
+# botocore's providers (by METHOD) that only read environment variables and local files, or
+# defer any network call until the credentials are used.
 LOCAL_PROVIDERS = {
     "env": "environment variables",
     "assume-role": "a profile that assumes a role",
@@ -117,12 +90,9 @@ EC2_MARKERS = ("/sys/devices/virtual/dmi/id/board_vendor", "/sys/hypervisor/uuid
 
 
 def aws_credentials_state() -> str:
-    """Return where boto3 would find AWS credentials, or "none"; never contacts AWS (nb 04).
-
-    Walks botocore's own provider chain in its order. Providers that would run a program
-    (credential_process) or fetch over the network (SageMaker Studio / ECS container role, EC2
-    instance role) are recognised from their configuration instead of being called.
-    """
+    """Return where boto3 would find AWS credentials, or "none", walking botocore's provider
+    chain in order; never contacts AWS nor runs a program: credential_process, container and
+    EC2 roles are recognised from their configuration instead (notebook 04)."""
     import botocore.session
 
     session = botocore.session.Session()
@@ -134,13 +104,13 @@ def aws_credentials_state() -> str:
         return f"unreadable AWS config ({type(err).__name__})"
     for provider in providers:
         method = provider.METHOD
-        if method == "custom-process":
-            if profile_config.get("credential_process"):
-                return f"credential_process of profile {profile} (run when used)"
-        elif method == "container-role":
-            if any(key.startswith("AWS_CONTAINER_CREDENTIALS_") for key in os.environ):
-                return "container role (SageMaker Studio, ECS; fetched when used)"
-        elif method in LOCAL_PROVIDERS:
+        if method == "custom-process" and profile_config.get("credential_process"):
+            return f"credential_process of profile {profile} (run when used)"
+        if method == "container-role" and any(
+            key.startswith("AWS_CONTAINER_CREDENTIALS_") for key in os.environ
+        ):
+            return "container role (SageMaker Studio, ECS; fetched when used)"
+        if method in LOCAL_PROVIDERS:
             try:
                 found = provider.load()
             except Exception as err:  # e.g. a profile naming a missing source profile
@@ -169,13 +139,7 @@ def check() -> str:
     """Return the environment table: one row per check, with a fix where one is needed."""
     from helpers.display import format_table
 
-    rows = package_rows() + model_rows() + machine_rows()
-    return format_table(rows, ["check", "value", "fix"])
-
-
-# Rows whose fix is a suggestion, not a blocker: notebook 04 falls back to a pure-Python server
-# without Java, and AWS is only for the optional deploy.
-OPTIONAL = ("java", "aws credentials")
+    return format_table(package_rows() + model_rows() + machine_rows(), ["check", "value", "fix"])
 
 
 def summary() -> str:
@@ -184,9 +148,10 @@ def summary() -> str:
 
     rows = package_rows() + model_rows() + machine_rows()
     values = {check: value for check, value, _ in rows}
-    models = [values[v] for v in ("RERANK_EMBEDDING_MODEL", "RERANK_RERANKER_MODEL") if v in values]
-    line = f"profile {values['profile']} | models: {', '.join(models) or 'none'} | "
-    line += f"torch threads: {torch.get_num_threads()}"
+    models = ", ".join(values[v] for v in MODEL_VARIABLES if v in values) or "none"
+    line = (
+        f"profile {values['profile']} | models: {models} | torch threads: {torch.get_num_threads()}"
+    )
     fixes = [f"{check} {value}" for check, value, fix in rows
              if fix and not check.startswith(OPTIONAL)]  # fmt: skip
     if not fixes:

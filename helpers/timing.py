@@ -1,10 +1,4 @@
-"""Honest timing in a few lines: warm up, repeat, interleave, report medians (notebook 05).
-
-Notebooks 02 and 03 time single steps with ``time_repeated``; the benchmark (``tools.bench``)
-compares contenders side by side with ``interleaved`` (one call repeated) and
-``interleaved_calls`` (one call per input, e.g. per question), then ``paired_ratios``; a p95 is
-reported only where ``supports_percentile`` says the sample holds one.
-"""
+"""Honest timing: warm up, interleave, compare per repetition, report medians (notebook 05)."""
 
 from __future__ import annotations
 
@@ -18,8 +12,7 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError("percentile of no values")
     ordered = sorted(float(v) for v in values)
     position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
+    low, high = int(position), min(int(position) + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
@@ -35,15 +28,10 @@ def summarize(values: Sequence[float], unit: str = "") -> dict:
     """Return median, min, max, p95, mean and repetitions of measured values."""
     values = [float(v) for v in values]
     return {
-        "median": percentile(values, 50),
-        "min": min(values),
-        "max": max(values),
-        "p95": percentile(values, 95),
-        "mean": sum(values) / len(values),
-        "repetitions": len(values),
-        "unit": unit,
-        "samples": values,
-    }
+        "median": percentile(values, 50), "min": min(values), "max": max(values),
+        "p95": percentile(values, 95), "mean": sum(values) / len(values),
+        "repetitions": len(values), "unit": unit, "samples": values,
+    }  # fmt: skip
 
 
 def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
@@ -54,35 +42,15 @@ def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> l
 
 
 def interleaved(
-    contenders: dict[str, Callable[[], object]],
-    repetitions: int,
-    warmup: int = 1,
-    *,
-    warmups: dict[str, Callable[[], object]] | None = None,
-    deadline: float | None = None,
-    min_repetitions: int = 2,
+    contenders: dict[str, Callable[[], object]], repetitions: int, warmup: int = 1
 ) -> dict[str, list[float]]:
-    """Time each contender ``repetitions`` times, interleaved; return seconds per name.
-
-    Every contender runs ``warmup`` times first (``warmups[name]`` instead, when given: e.g. one
-    batch of the same shape). The order rotates each repetition, so no contender always runs
-    first (caches, turbo and the neighbours' load hit them all alike). Past ``deadline``
-    (``time.monotonic()``), no new repetition starts once ``min_repetitions`` are done.
-    """
-    names = list(contenders)
+    """Time each contender ``repetitions`` times after ``warmup`` calls, rotating who goes first;
+    return seconds per name (a burst of load hits every contender alike)."""
     for _ in range(warmup):
-        for name in names:
-            (warmups or contenders).get(name, contenders[name])()
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    for rep in range(repetitions):
-        if deadline is not None and rep >= min_repetitions and time.monotonic() > deadline:
-            break
-        shift = rep % len(names)
-        for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
-            contenders[name]()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
+        for call in contenders.values():
+            call()
+    calls = {name: lambda _, call=call: call() for name, call in contenders.items()}
+    return interleaved_calls(calls, [None] * repetitions, warmup=0)[0]
 
 
 def interleaved_calls(

@@ -57,19 +57,6 @@ def test_interleaved_times_what_each_contender_costs():
     assert min(seconds["slow"]) >= 0.02 > max(seconds["fast"])
 
 
-def test_interleaved_uses_given_warmups_and_stops_at_the_deadline():
-    calls = []
-    seconds = timing.interleaved(
-        {"a": lambda: calls.append("a")},
-        repetitions=10,
-        warmups={"a": lambda: calls.append("warm")},
-        deadline=time.monotonic() - 1,
-        min_repetitions=2,
-    )
-    assert calls == ["warm", "a", "a"]
-    assert len(seconds["a"]) == 2
-
-
 def test_interleaved_calls_pairs_every_input_and_keeps_results_in_input_order():
     calls = []
 

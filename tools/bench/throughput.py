@@ -32,14 +32,13 @@ def _record(seconds, pairs, kind, **labels) -> tuple[list, list]:
 
 def sweep(scorers: dict, pairs: list, batch_size: int, max_length: int, settings: Settings):
     """Time every scorer on the same pairs, interleaved, after a warm-up on one batch."""
+    for _ in range(settings.warmup):
+        for scorer in scorers.values():
+            scorer.score(pairs[:batch_size], batch_size, max_length)
     return interleaved(
         {n: (lambda s=s: s.score(pairs, batch_size, max_length)) for n, s in scorers.items()},
         settings.repetitions,
-        settings.warmup,
-        warmups={
-            n: (lambda s=s: s.score(pairs[:batch_size], batch_size, max_length))
-            for n, s in scorers.items()
-        },
+        warmup=0,
     )
 
 
