@@ -59,9 +59,10 @@ models: data ## Prepare the active profile's models (builds the offline reranker
 run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one row per notebook
 	$(BIN)/python -m tools.notebooks --out build
 
-# Unit tests first, on purpose: tests/test_bench.py writes build/bench-quick, which notebook 05
-# then reuses instead of measuring again (python -m tools.bench --reuse 12). Both parts run, and
-# each prints its slowest items (--durations): where CI's minutes go.
+# Unit tests first, on purpose (tests/test_project.py checks the order): tests/test_bench.py
+# writes build/bench-quick, which notebook 05 then reuses instead of measuring again
+# (python -m tools.bench --reuse 12); the other way round, notebook 05 runs the quick bench
+# itself (minutes). Both parts run and print their slowest items (--durations).
 test: lint $(SERVE_STAMP) ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
 	start=$$SECONDS; RERANK_PROFILE=offline $(BIN)/pytest --durations=15 tests; unit=$$?; \

@@ -45,6 +45,18 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
 
 
+def test_make_test_runs_the_unit_tests_before_the_notebooks():
+    """tests/test_bench.py writes build/bench-quick, which notebook 05 reuses (``--reuse``):
+    unit tests first, or notebook 05 measures again (minutes; it would still pass)."""
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    runs = re.findall(r"pytest [^;]*?(tests|notebooks);", recipe)
+    assert runs == ["tests", "notebooks"], recipe
+    bench_test = (ROOT / "tests" / "test_bench.py").read_text()
+    notebook = (ROOT / "notebooks" / "05_make_it_fast.ipynb").read_text()
+    assert '"build" / "bench-quick"' in bench_test
+    assert 'OUT = \\"build/bench-quick\\"' in notebook and '\\"--reuse\\"' in notebook
+
+
 def test_every_make_command_in_ci_and_the_readmes_is_a_makefile_target():
     documented = {
         command.split()[1]
