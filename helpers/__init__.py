@@ -13,7 +13,6 @@ from helpers.data import CorpusError, load_corpus, split_corpus  # noqa: E402
 from helpers.retrieval import (  # noqa: E402
     build_faiss_retriever,
     make_embeddings,
-    pretty_print_docs,
     search_with_scores,
 )
 from helpers.runtime import set_cpu_threads  # noqa: E402
@@ -25,7 +24,6 @@ __all__ = [
     "load_config",
     "load_corpus",
     "make_embeddings",
-    "pretty_print_docs",
     "search_with_scores",
     "set_cpu_threads",
     "split_corpus",

@@ -1,10 +1,6 @@
-"""Score a passage by its best sentence as well as by itself, "MaxP" (notebook 03; notebook 06).
+"""MaxP: ``weight * cos(query, passage) + (1 - weight) * max cos(query, sentence)`` (nb 03, 06).
 
-A bi-encoder squeezes a whole chunk into one vector, so a chunk whose one sentence answers the
-question can lose to a chunk that is vaguely about it. MaxP adds the best sentence's cosine:
-``weight * cos(query, passage) + (1 - weight) * max over its sentences of cos(query, sentence)``.
-It needs no training, reuses the first stage's embedding model, and is the offline reranker's
-teacher (helpers.offline_reranker).
+No training, the first stage's embedding model; the offline reranker's teacher.
 """
 
 from __future__ import annotations
@@ -43,11 +39,7 @@ def cached_embed(embed):
 
 
 def maxp_scores(embed, query: str, passages: list[str], weight: float = 0.5) -> list[float]:
-    """Return weight * cos(query, passage) + (1 - weight) * best cos(query, sentence) (nb 03).
-
-    ``embed`` maps a list of texts to their vectors (rows are L2-normalised here either way).
-    A passage without sentence breaks is its own only sentence.
-    """
+    """Return each passage's MaxP score; ``embed`` maps texts to vectors (normalised here)."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be between 0 and 1, not {weight!r}")
     if not passages:
@@ -67,11 +59,7 @@ def maxp_scores(embed, query: str, passages: list[str], weight: float = 0.5) -> 
 
 
 def maxp_search(first_stage, embed, weight: float = 0.5):
-    """Return a search query -> [(doc, MaxP score)], best first, over ``first_stage``'s docs.
-
-    ``first_stage`` is a LangChain retriever or a function query -> docs or [(doc, score)]
-    (see helpers.reranking.as_search). Ties keep the first stage's order.
-    """
+    """Return a search query -> [(doc, MaxP score)], best first, over ``first_stage``'s docs."""
     from helpers.reranking import as_search
 
     search, embed = as_search(first_stage), cached_embed(embed)

@@ -1,5 +1,7 @@
-"""The labelled query set, chunk labelling, runs, fusion, significance, thresholds, the decision
-helper and the command line (helpers.evaluation)."""
+"""The labelled query set, chunk labelling, runs, fusion, significance and the decision helper
+(helpers.evaluation); the functions notebooks 02 and 03 define on their pages (thresholds, the
+perfect reranker, what would change the choice, the difference needed); the command line
+(tools.evaluation)."""
 
 import contextlib
 import io
@@ -12,6 +14,15 @@ from langchain_core.documents import Document
 
 from helpers import evaluation as ev
 from helpers.data import CORPUS_SHA256, corpus_path
+from tools.evaluation import cli
+from tools.evaluation.pages import page_functions
+
+NB02 = page_functions(
+    "02", "threshold_outcomes", "calibrate_threshold", "describe_outcomes", "returned_lists"
+)
+NB03 = page_functions(
+    "03", "perfect_run", "what_would_change", "difference_needed", ev=ev, math=math
+)
 
 
 @pytest.fixture(scope="module")
@@ -151,9 +162,9 @@ def test_the_perfect_reranker_puts_relevant_candidates_first_and_counts_a_lone_c
     queries = [{"id": "q", "relevant": [{"text": PASSAGE, "grade": 2}]}]
     qrels = ev.qrels_for(queries, copies)
     candidates = {"q": [(copies[2], 0.9), (copies[1], 0.5), (copies[0], 0.1)]}
-    perfect = ev.perfect_run(candidates, qrels, k=3)
+    perfect = NB03["perfect_run"](candidates, qrels, k=3)
     assert ev.evaluate(qrels, perfect, "mrr@10") == 1.0
-    without_marked = ev.perfect_run({"q": candidates["q"][:2]}, qrels, k=2)
+    without_marked = NB03["perfect_run"]({"q": candidates["q"][:2]}, qrels, k=2)
     assert ev.evaluate(qrels, without_marked, "recall@1") == 1.0  # the copy stands in for it
 
 
@@ -209,7 +220,7 @@ def test_rerank_search_orders_by_cross_encoder_score_and_keeps_it():
     from langchain_community.cross_encoders import FakeCrossEncoder
 
     docs = [doc(0, "zzzz"), doc(1, "the economy plan"), doc(2, "plan")]
-    search = ev.rerank_search(lambda q: docs, FakeCrossEncoder(), top_n=2)
+    search = cli.rerank_search(lambda q: docs, FakeCrossEncoder(), top_n=2)
     ranked = search("the economy plan")
     assert [d.metadata["id"] for d, _ in ranked] == [1, 2]
     assert ranked[0][1] == pytest.approx(1.0)
@@ -247,8 +258,8 @@ def test_top_score_separation_counts_pairs():
     from ranx import Run
 
     answerable = Run({"a": {"1": 0.9}, "b": {"1": 0.5}})
-    assert ev.top_score_separation(answerable, Run({"n": {"1": 0.7}})) == 0.5
-    assert ev.top_score_separation(answerable, Run({"n": {"1": 0.1}})) == 1.0
+    assert cli.top_score_separation(answerable, Run({"n": {"1": 0.7}})) == 0.5
+    assert cli.top_score_separation(answerable, Run({"n": {"1": 0.1}})) == 1.0
 
 
 # Significance over many pairs ------------------------------------------------------------------
@@ -306,16 +317,14 @@ LABELS = {"q1": {"1": 2}, "q2": {"4": 1}, "q3": {"9": 2}, "n1": {}, "n2": {}}
 
 
 def test_threshold_outcomes_count_empty_off_topic_lists_and_lost_answers():
-    outcome = ev.threshold_outcomes(RETURNED, LABELS, 0.62)
+    outcome = NB02["threshold_outcomes"](RETURNED, LABELS, 0.62)
     assert outcome == {
-        "threshold": 0.62,
         "off_topic": 2,
         "off_topic_empty": 1,  # n2 only: n1's 0.65 passes
-        "answerable": 3,
         "answer_returned": 2,  # q3's top passages hold no relevant chunk
         "answer_lost": 1,  # q2's answer scored 0.6
     }
-    assert ev.describe_outcomes(outcome).splitlines() == [
+    assert NB02["describe_outcomes"](outcome).splitlines() == [
         "off-topic questions left with nothing: 1 of 2 (50%)",
         "answers lost: 1 of the 2 answerable questions whose passages held one (50%)",
     ]
@@ -323,14 +332,14 @@ def test_threshold_outcomes_count_empty_off_topic_lists_and_lost_answers():
 
 def test_calibration_picks_the_lowest_threshold_with_the_best_balance():
     # 0.41 would reject n2 and lose nothing: best balance is at 0.5 (first score above 0.4)
-    assert ev.calibrate_threshold(RETURNED, LABELS) == 0.5
+    assert NB02["calibrate_threshold"](RETURNED, LABELS) == 0.5
     with pytest.raises(ValueError, match="off-topic and answerable"):
-        ev.calibrate_threshold({"q1": RETURNED["q1"]}, LABELS)
+        NB02["calibrate_threshold"]({"q1": RETURNED["q1"]}, LABELS)
 
 
 def test_threshold_lists_come_from_the_search_cut_at_top_n():
     search = {"x": [(doc(1, "a"), 0.9), (doc(2, "b"), 0.1), (doc(3, "c"), 0.0)]}
-    lists = ev.returned_lists(lambda q: search[q], [{"id": "x", "query": "x"}], top_n=2)
+    lists = NB02["returned_lists"](lambda q: search[q], [{"id": "x", "query": "x"}], top_n=2)
     assert lists == {"x": [("1", 0.9), ("2", 0.1)]}
 
 
@@ -382,7 +391,7 @@ def test_the_ship_rule_takes_the_cheapest_that_earns_its_place_near_the_best():
 
 def test_what_would_change_names_what_falls_short_and_by_how_much():
     decision = ev.choose_pipeline(ROWS, target_recall=0.9, tolerance=0.02)
-    text = " ".join(ev.what_would_change(decision, ROWS))
+    text = " ".join(NB03["what_would_change"](decision, ROWS))
     assert (
         "No rerank setup earns its place: its best, dense + rerank (k=20), falls short of dense "
         "alone on nDCG@10 0.6900 vs 0.7000." in text
@@ -390,7 +399,7 @@ def test_what_would_change_names_what_falls_short_and_by_how_much():
     assert "dense + blend (k=20) earns its place (nDCG@10 0.7600)" in text
     assert "Other data" in text
     missed = ev.choose_pipeline(ROWS, target_recall=0.99)
-    assert "No pipeline returns 99%" in " ".join(ev.what_would_change(missed, ROWS))
+    assert "No pipeline returns 99%" in " ".join(NB03["what_would_change"](missed, ROWS))
 
 
 def test_blend_of_z_scores_each_querys_first_k_candidates():
@@ -420,7 +429,7 @@ def test_difference_needed_is_where_the_paired_t_test_reaches_its_level():
     before = {f"q{i}": 0.5 for i in range(36)}
     noise = {q: 0.3 * math.sin(i) for i, q in enumerate(before)}
     centred = {q: v - sum(noise.values()) / len(noise) for q, v in noise.items()}
-    needed = ev.difference_needed(before, {q: before[q] + centred[q] for q in before})
+    needed = NB03["difference_needed"](before, {q: before[q] + centred[q] for q in before})
     after = {q: before[q] + centred[q] + needed for q in before}
     p_value = ttest_rel(list(after.values()), list(before.values())).pvalue
     assert p_value == pytest.approx(0.05, abs=1e-6)
@@ -463,7 +472,7 @@ def test_hand_mrr_and_ndcg_agree_with_ranx(queries, chunks, retriever):
 def run_cli(*args) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert ev.main(["--split", "dev", *args]) == 0
+        assert cli.main(["--split", "dev", *args]) == 0
     return out.getvalue()
 
 
@@ -510,4 +519,4 @@ def test_cli_fails_on_a_broken_reranker_instead_of_hiding_it(monkeypatch):
 
     monkeypatch.setattr(reranking, "make_cross_encoder", broken)
     with pytest.raises(RuntimeError, match="size mismatch"):
-        ev.main(["--split", "dev", "--k", "3"])
+        cli.main(["--split", "dev", "--k", "3"])

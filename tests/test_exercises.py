@@ -154,11 +154,12 @@ def test_03_mrr_by_hand(capsys):
 
 def test_03_hybrid_recall(chunks, embeddings, capsys):
     from helpers import build_faiss_retriever
+    from tools.evaluation.cli import bm25_retriever  # notebook 03 builds the same on its page
 
     answerable = ev.select(ev.load_queries(), answerable=True)
     questions = ev.select(answerable, "test")
     qrels = ev.qrels_for(questions, chunks)
-    bm25 = ev.bm25_retriever(chunks, k=30)
+    bm25 = bm25_retriever(chunks, k=30)
     dense = build_faiss_retriever(chunks, embeddings, k=30)
     weights = (0.2, 0.8)
     answer = load_solution("03_measure_what_reranking_buys").exercise_2(

@@ -5,18 +5,25 @@ from sentence_transformers import CrossEncoder
 from transformers import AutoTokenizer
 
 from helpers.reranking import (
-    BlendedCrossEncoderReranker,
     ScoredCrossEncoderReranker,
-    ScoredRetriever,
-    before_after_table,
     blend_scores,
     build_reranking_retriever,
     make_cross_encoder,
-    reranked_with_scores,
     sigmoid,
-    unknown_token_share,
     zscores,
 )
+from tools.evaluation.pages import page_functions
+
+# Notebook 02 defines these on its page.
+NB02 = page_functions(
+    "02", "before_after_table", "reranked_with_scores", "unknown_token_share", "ScoredRetriever",
+    "BlendedCrossEncoderReranker",
+)  # fmt: skip
+ScoredRetriever = NB02["ScoredRetriever"]
+BlendedCrossEncoderReranker = NB02["BlendedCrossEncoderReranker"]
+before_after_table = NB02["before_after_table"]
+reranked_with_scores = NB02["reranked_with_scores"]
+unknown_token_share = NB02["unknown_token_share"]
 
 QUERY = "What is the plan for the economy?"
 PAIRS = [(QUERY, "My plan will grow the economy."), (QUERY, "We salute our troops, and more.")]
@@ -166,6 +173,12 @@ def test_scored_retriever_keeps_faiss_scores_in_metadata(retriever, scored_retri
     expected = search_with_scores(retriever, QUERY)
     assert [d.metadata["id"] for d in found] == [d.metadata["id"] for d, _ in expected]
     assert [d.metadata["first_stage_score"] for d in found] == [float(s) for _, s in expected]
+
+
+@pytest.mark.parametrize("query", ["", "   \n"])
+def test_scored_retriever_refuses_an_empty_query_like_search_with_scores(scored_retriever, query):
+    with pytest.raises(ValueError, match="The query is empty"):
+        scored_retriever.invoke(query)
 
 
 def test_scored_retriever_negates_l2_distances(chunks, embeddings):

@@ -3,10 +3,15 @@ import json
 import numpy as np
 import pytest
 
-from helpers import build_faiss_retriever, make_embeddings, pretty_print_docs, search_with_scores
-from helpers.config import ModelUnavailableError
-from helpers.retrieval import similarity_of, without_normalize
+from helpers import build_faiss_retriever, make_embeddings, search_with_scores
+from helpers.config import ModelUnavailableError, resolve_model
+from helpers.retrieval import similarity_of
+from tools.evaluation.pages import page_functions
 from tools.hub_rehearsal import corpus_lines, embedding_files, write_repo
+
+# Notebook 01 defines these on its page.
+NB01 = page_functions("01", "without_normalize", "pretty_print_docs", resolve_model=resolve_model)
+without_normalize, pretty_print_docs = NB01["without_normalize"], NB01["pretty_print_docs"]
 
 SEED_QUERY = "What is the plan for the economy?"
 DOT_MODEL = "rerank-lab/dot-product-stand-in"

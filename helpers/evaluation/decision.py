@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-# Query-time cost, cheapest first. MaxP's sentence vectors can be computed when indexing, so at
-# query time it is a few dot products; a cross-encoder runs a transformer once per candidate (the
-# blend adds a z-score to it; the MaxP blend also computes MaxP).
+# Query-time cost, cheapest first: MaxP is a few dot products, a cross-encoder one pass per pair.
 SECOND_STAGE_COST = {"none": 0, "MaxP": 1, "rerank": 2, "blend": 2, "MaxP blend": 3}
 FIRST_STAGE_COST = {"BM25": 0, "dense": 1, "hybrid": 2}
-# The bar a second stage must clear against the first stage alone (issue 13): reranked minus
-# first stage that still counts as "not worse", per row key (Recall at top_n, MRR@10, nDCG@10).
+# How far below the first stage alone a second stage may fall and still earn its place.
 BAR_SLACK = {"recall": 0.02, "mrr": 0.0, "ndcg@10": 0.0}
 
 
@@ -35,12 +32,7 @@ def pipeline_run(row: dict, candidates: dict, scores: dict, query_ids=None):
 
 
 def pipeline_rows(qrels, candidates: dict, scores: dict, ks, top_ns) -> list[dict]:
-    """Measure every first stage alone and with every second stage at every k and top_n.
-
-    ``candidates``: {first stage: {query: [(doc, score)]}}; ``scores``: {second stage:
-    {query: {chunk id: score}}} or a blend (``ev.blend_of``). Each row holds Recall@top_n,
-    nDCG@top_n, MRR@10 and nDCG@10 (ranx).
-    """
+    """Measure every first stage alone and with every second stage at every k and top_n."""
     from helpers.evaluation.significance import evaluate
 
     rows = []
@@ -99,42 +91,8 @@ def choose_pipeline(rows: list[dict], target_recall: float = 0.9, tolerance: flo
     }
 
 
-def what_would_change(decision: dict, rows: list[dict]) -> list[str]:
-    """Return sentences saying, from the measurements, what would change the choice."""
-    chosen, alone, n = decision["chosen"], decision["first_stage"], decision["top_n"]
-    names = {"recall": f"Recall@{n}", "mrr": "MRR@10", "ndcg@10": "nDCG@10"}
-    lines = []
-    for second in dict.fromkeys(r["second"] for r in rows if r["second"] != "none"):
-        setups = [r for r in rows if r["top_n"] == n and r["second"] == second]
-        earned = [r for r in setups if not bar_misses(alone, r)]
-        best = max(earned or setups, key=lambda r: (r["ndcg@10"], -cost(r)[1]))
-        gaps = [f"{names[m]} {best[m]:.4f} vs {alone[m]:.4f}" for m in bar_misses(alone, best)]
-        if gaps:
-            lines.append(f"No {second} setup earns its place: its best, {pipeline_name(best)}, "
-                         f"falls short of {pipeline_name(alone)} alone on "
-                         f"{'; '.join(gaps)}.")  # fmt: skip
-        elif best is not chosen:
-            lines.append(f"{pipeline_name(best)} earns its place (nDCG@10 {best['ndcg@10']:.4f}), "
-                         f"but {pipeline_name(chosen)} is cheaper or better.")  # fmt: skip
-    if not decision["reached_target"]:
-        lines.append(
-            f"No pipeline returns {decision['target_recall']:.0%} of the relevant chunks in "
-            f"{n} passages: pass more passages on, or improve the first stage."
-        )
-    lines.append(
-        "Other data changes every number here: label a few dozen of your own questions "
-        "(data/eval/README.md) and rerun this notebook or `python -m helpers.evaluation`."
-    )
-    return lines
-
-
 def choose_weight(qrels, candidates: dict, cross_scores: dict, k: int, weights, base=None):
-    """Return the blend weight with the best nDCG@10 on ``qrels``' questions, and the grid.
-
-    Ties go to the higher MRR@10, then to the smaller weight. ``candidates``: one first stage's
-    {query: [(doc, score)]}; ``base``: blend with these scores instead (``ev.blend_of``). Choose
-    on dev questions only, and read test once with the weight chosen (notebook 03).
-    """
+    """Return the blend weight with the best nDCG@10 (then MRR@10, then smaller), and the grid."""
     from helpers.evaluation.runs import blend_of, reranked_run
     from helpers.evaluation.significance import evaluate
 

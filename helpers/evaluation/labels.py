@@ -1,16 +1,9 @@
-"""Labelled queries and the chunks they mark (notebook 03).
+"""Labelled queries and the chunks they mark (notebook 03; the rules: data/eval/README.md).
 
-Labels are exact substrings of the corpus, so they survive any change of chunking. Each labelled
-passage marks ONE chunk (policy ``"one_chunk"``, the default): the chunk holding the most of it,
-the first such chunk when two hold all of it (a passage inside the 100-character overlap of two
-neighbours), and only if it holds at least half of the shorter of the two texts. A neighbour that
-holds a fragment is not relevant, and a ranking that spends two of its top 3 slots on one
-sentence must not score as if it found two answers. When the neighbour holds whole everything
-the marked chunk is credited for, it is an equally good answer: ``whole_copies`` records it, and
-whichever of the two a ranking shows first earns the credit (``credit_first_copy``; the other is
-a duplicate). A chunk marked by several passages takes the highest grade. ``"any_overlap"`` is
-the earlier policy (every chunk holding half of a passage is relevant), kept to show the
-difference (data/eval/README.md).
+Labels are exact substrings of the corpus. Each passage marks ONE chunk (``"one_chunk"``): the
+one holding the most of it (the first of equals), if that covers half of the shorter text. A
+neighbour holding all of it whole is a copy (``whole_copies``): whichever a ranking shows first
+earns the credit. ``"any_overlap"`` (every chunk holding half of it) shows the difference.
 """
 
 from __future__ import annotations
@@ -53,7 +46,7 @@ def _check_query(query: dict, corpus_text: str | None, seen: set) -> None:
 
 
 def load_queries(path=DEFAULT_QUERIES, corpus_text: str | None = None) -> list[dict]:
-    """Load a labelled query file and validate it against the corpus."""
+    """Load a labelled query file and validate it (against the corpus, if given)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if data.get("version") != 1 or not isinstance(data.get("queries"), list):
         raise QueryFileError(f"{path}: expected {{'version': 1, 'queries': [...]}}.")
@@ -114,11 +107,7 @@ def label_chunks(queries: list[dict], chunks, policy: str = "one_chunk") -> dict
 
 
 def whole_copies(queries: list[dict], chunks) -> dict[str, dict[str, str]]:
-    """Map, per query, each unmarked chunk that holds whole all of a marked chunk's passages.
-
-    {query id: {copy's chunk id: marked chunk id}}: the copy is as good an answer as the chunk
-    it repeats, so whichever of the two a ranking shows first earns the credit.
-    """
+    """Return {query id: {copy id: marked id}}: unmarked chunks holding a marked text whole."""
     copies = {}
     for query in queries:
         credited: dict[str, list[str]] = {}
@@ -136,11 +125,7 @@ def whole_copies(queries: list[dict], chunks) -> dict[str, dict[str, str]]:
 
 
 def build_qrels(labels: dict[str, dict[str, int]], copies: dict | None = None):
-    """Build ranx Qrels, leaving out queries without relevant chunks.
-
-    ``copies`` (from ``whole_copies``) travels with the qrels: the course's evaluation functions
-    (``evaluate``, ``compare_runs``, ``per_query``) let the first copy a ranking shows earn it.
-    """
+    """Build ranx Qrels of the queries with relevant chunks; ``copies`` travel with them."""
     from ranx import Qrels
 
     qrels = Qrels({qid: grades for qid, grades in labels.items() if grades})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from helpers.reranking import as_search, blend_scores
@@ -29,12 +28,7 @@ def _rank_preserving(results) -> dict[str, float]:
 
 
 def make_run(retriever, queries: list[dict], name: str):
-    """Search every query and return a ranx Run of chunk ids and scores.
-
-    ``retriever`` is a LangChain retriever or a function query -> docs or [(doc, score)], best
-    first. Without scores, rank-based ones are made. Mean search seconds per query (after one
-    warm-up search) go in ``run.metadata["seconds_per_query"]``.
-    """
+    """Search every query; return a ranx Run, mean seconds per query in its metadata."""
     from ranx import Run
 
     search = as_search(retriever)
@@ -47,42 +41,6 @@ def make_run(retriever, queries: list[dict], name: str):
     run = Run({qid: _rank_preserving(docs) for qid, docs in results.items()}, name=name)
     run.metadata["seconds_per_query"] = seconds
     return run
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
-
-
-def bm25_retriever(chunks, k: int = 20):
-    """Return LangChain's BM25Retriever over lowercased words (notebook 03)."""
-    from langchain_community.retrievers import BM25Retriever
-
-    return BM25Retriever.from_documents(chunks, k=k, preprocess_func=_words)
-
-
-def bm25_search(chunks, k: int = 20):
-    """Return a BM25 search with scores: LangChain's BM25Retriever, lowercased words."""
-    retriever = bm25_retriever(chunks, k=k)
-
-    def search(query: str):
-        scores = retriever.vectorizer.get_scores(_words(query))
-        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
-        return [(retriever.docs[i], float(scores[i])) for i in ranked]
-
-    return search
-
-
-def rerank_search(retriever, cross_encoder, top_n: int | None = None):
-    """Rerank a first stage's candidates by cross-encoder score, keeping scores."""
-    first_stage = as_search(retriever)
-
-    def search(query: str):
-        docs = [doc for doc, _ in with_scores(first_stage(query))]
-        scores = cross_encoder.score([(query, doc.page_content) for doc in docs]) if docs else []
-        ranked = sorted(zip(docs, map(float, scores), strict=True), key=lambda pair: -pair[1])
-        return ranked[:top_n] if top_n else ranked
-
-    return search
 
 
 def first_stage_candidates(search, queries: list[dict], k: int) -> dict[str, list]:
@@ -118,11 +76,7 @@ def maxp_scorer(embed, weight: float = 0.5):
 
 
 def second_stage_scores(score, queries: list[dict], *candidate_sets) -> dict[str, dict]:
-    """Score each query's candidates from every first stage once: {query id: {chunk id: s}}.
-
-    ``score(query, passages)`` returns one score per passage (``cross_encoder_scorer``,
-    ``maxp_scorer``); a chunk found by several first stages is scored once.
-    """
+    """Score each query's candidates of every first stage once: {query id: {chunk id: s}}."""
     scores = {}
     for query in queries:
         docs = {}
@@ -134,11 +88,9 @@ def second_stage_scores(score, queries: list[dict], *candidate_sets) -> dict[str
 
 
 def blend_of(cross_scores: dict, weight: float, base: dict | None = None):
-    """Return a second stage blending the cross-encoder with the first stage (notebook 03).
+    """Return (candidates, k) -> {query: {chunk id: blend of cross-encoder and first stage}}.
 
-    It maps (candidates, k) to {query: {chunk id: score}}: each query's first ``k`` candidates
-    get ``helpers.reranking.blend_scores`` of their cross-encoder scores and their first-stage
-    scores, or ``base``'s scores ({query: {chunk id: score}}, e.g. MaxP's) when given.
+    ``base`` ({query: {chunk id: score}}, e.g. MaxP's) replaces the first stage's scores.
     """
 
     def scores_at(candidates: dict, k: int) -> dict:
@@ -173,32 +125,8 @@ def reranked_run(candidates: dict, scores: dict, k: int, name: str):
     )
 
 
-def perfect_run(candidates: dict, qrels, k: int, name: str = "perfect reranker"):
-    """Return a ranx Run of each query's first ``k`` candidates, relevant ones first by grade.
-
-    No reranker of these k candidates can do better: its Recall@n is the ceiling (notebook 03).
-    A whole copy counts as its marked chunk when that chunk is not among the candidates.
-    """
-    from ranx import Run
-
-    grades, copies = qrels.to_dict(), getattr(qrels, "copies", {})
-    runs = {}
-    for qid, docs in candidates.items():
-        ids = [str(d.metadata["id"]) for d, _ in docs[:k]]
-        mapping = {c: m for c, m in copies.get(qid, {}).items() if m not in ids}
-        grade = grades.get(qid, {})
-        ranked = sorted(ids, key=lambda i: -grade.get(mapping.get(i, i), 0))  # stable sort
-        runs[qid] = {i: float(len(ranked) - r) for r, i in enumerate(ranked)}
-    return credit_first_copy(Run(runs, name=name), copies)
-
-
 def credit_first_copy(run, copies: dict | None):
-    """Return ``run`` with each whole copy shown before its marked chunk renamed to it.
-
-    ``copies`` is ``whole_copies``'s {query: {copy id: marked id}}. A copy ranked above its
-    marked chunk (or shown without it) earns the marked chunk's grade; the marked chunk, shown
-    later, becomes the duplicate and earns nothing. Without copies the run is returned as is.
-    """
+    """Return ``run`` with each whole copy shown before its marked chunk swapped with it."""
     from ranx import Run
 
     if not copies:
@@ -226,11 +154,3 @@ def runs_at_k(candidates: dict, cross_scores: dict, k: int):
         ids = [str(doc.metadata["id"]) for doc, _ in docs[:k]]
         reranked[qid] = dict(zip(ids, cross_scores[qid][:k], strict=True))
     return candidates_run(candidates, k, "dense"), Run(reranked, name="reranked")
-
-
-def restrict(run, query_ids, name: str | None = None):
-    """Return a copy of ``run`` with only ``query_ids`` (e.g. one split)."""
-    from ranx import Run
-
-    keep = set(query_ids)
-    return Run({q: d for q, d in run.to_dict().items() if q in keep}, name=name or run.name)

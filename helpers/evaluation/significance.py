@@ -21,24 +21,13 @@ def per_query(qrels, run, metric: str = "ndcg@10") -> dict[str, float]:
     return dict(zip(qrels.keys(), map(float, values), strict=True))
 
 
-def wins_losses(before: dict, after: dict, tolerance: float = 1e-9) -> tuple[int, int, int]:
-    """Count the queries where ``after`` beats, ties and loses to ``before``."""
-    deltas = [after[q] - before[q] for q in before]
-    return (sum(d > tolerance for d in deltas), sum(abs(d) <= tolerance for d in deltas),
-            sum(d < -tolerance for d in deltas))  # fmt: skip
-
-
 def metrics_for(k: int) -> list[str]:
     """Return the ranx metric names the course reports."""
     return list(dict.fromkeys(["recall@5", f"recall@{k}", "mrr@10", "ndcg@10"]))
 
 
 def adjust_p_values(report, max_p: float = 0.05) -> None:
-    """Replace each pair's p-value test by Benjamini-Hochberg's, per metric over all pairs.
-
-    With 7 systems there are 21 pairs per metric: at p < 0.05 one "significant" difference in
-    twenty is luck. The adjusted p-value goes in ``["p_adjusted"]`` and decides ``["significant"]``.
-    """
+    """Decide each pair's ``["significant"]`` on Benjamini-Hochberg's ``["p_adjusted"]``."""
     from scipy.stats import false_discovery_control
 
     pairs = list(report.comparisons.keys())
@@ -58,10 +47,7 @@ def compare_runs(
     qrels, runs, k: int = 20, stat_test: str = "fisher", max_p: float = 0.05,
     metrics: list[str] | None = None, correction: str | None = "bh",
 ):  # fmt: skip
-    """Score runs with ranx and test every pair for significance, repeatably.
-
-    ``correction="bh"`` adjusts the p-values for the number of pairs (``adjust_p_values``).
-    """
+    """Score runs with ranx and test every pair, repeatably; ``"bh"`` corrects for many pairs."""
     import numba
     from ranx import compare
 
@@ -94,30 +80,3 @@ def verdict(report, a: str, b: str, metric: str) -> str:
     if significantly_better(report, a, b, metric):
         return "better"
     return "worse" if significantly_better(report, b, a, metric) else "n.s."
-
-
-def difference_needed(before: dict, after: dict, confidence: float = 0.95) -> float:
-    """Return the half-width of the paired t confidence interval of ``after - before``'s mean.
-
-    ``before`` and ``after`` map each query to a metric (``per_query``). A mean difference
-    smaller than this is not significant on these queries at that confidence (notebook 03).
-    """
-    from scipy.stats import t
-
-    deltas = [after[q] - before[q] for q in before]
-    n = len(deltas)
-    mean = sum(deltas) / n
-    spread = math.sqrt(sum((d - mean) ** 2 for d in deltas) / (n - 1))
-    return float(t.ppf(0.5 + confidence / 2, n - 1) * spread / math.sqrt(n))
-
-
-def top_score_separation(answerable_run, no_answer_run) -> float | None:
-    """Return the share of (no-answer, answerable) query pairs whose top score is lower.
-
-    1.0: a threshold on the top score would reject every no-answer query; 0.5: chance.
-    """
-    low = [max(d.values(), default=0.0) for d in no_answer_run.to_dict().values()]
-    high = [max(d.values(), default=0.0) for d in answerable_run.to_dict().values()]
-    if not low or not high:
-        return None
-    return sum((n < a) + 0.5 * (n == a) for n in low for a in high) / (len(low) * len(high))

@@ -1,27 +1,73 @@
-"""``python -m helpers.evaluation``: the notebook 03 table for any corpus and query file."""
+"""``python -m tools.evaluation``: the notebook 03 table for any corpus and query file."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 
-from helpers.evaluation.fusion import hybrid_retriever
-from helpers.evaluation.labels import (
+from helpers.evaluation import (
     DEFAULT_QUERIES,
     SPLITS,
+    as_search,
+    compare_runs,
+    hybrid_retriever,
     load_queries,
+    make_run,
+    metrics_for,
     qrels_for,
     select,
+    with_scores,
 )
-from helpers.evaluation.runs import (
-    as_search,
-    bm25_retriever,
-    bm25_search,
-    make_run,
-    rerank_search,
-)
-from helpers.evaluation.significance import compare_runs, metrics_for, top_score_separation
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def bm25_retriever(chunks, k: int = 20):
+    """Return LangChain's BM25Retriever over lowercased words (as notebook 03 builds it)."""
+    from langchain_community.retrievers import BM25Retriever
+
+    return BM25Retriever.from_documents(chunks, k=k, preprocess_func=_words)
+
+
+def bm25_search(chunks, k: int = 20):
+    """Return a BM25 search with scores: LangChain's BM25Retriever, lowercased words."""
+    retriever = bm25_retriever(chunks, k=k)
+
+    def search(query: str):
+        scores = retriever.vectorizer.get_scores(_words(query))
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
+        return [(retriever.docs[i], float(scores[i])) for i in ranked]
+
+    return search
+
+
+def rerank_search(retriever, cross_encoder, top_n: int | None = None):
+    """Rerank a first stage's candidates by cross-encoder score, keeping scores."""
+    first_stage = as_search(retriever)
+
+    def search(query: str):
+        docs = [doc for doc, _ in with_scores(first_stage(query))]
+        scores = cross_encoder.score([(query, doc.page_content) for doc in docs]) if docs else []
+        ranked = sorted(zip(docs, map(float, scores), strict=True), key=lambda pair: -pair[1])
+        return ranked[:top_n] if top_n else ranked
+
+    return search
+
+
+def top_score_separation(answerable_run, no_answer_run) -> float | None:
+    """Return the share of (no-answer, answerable) query pairs whose top score is lower.
+
+    1.0: a threshold on the top score would reject every no-answer query; 0.5: chance.
+    """
+    low = [max(d.values(), default=0.0) for d in no_answer_run.to_dict().values()]
+    high = [max(d.values(), default=0.0) for d in answerable_run.to_dict().values()]
+    if not low or not high:
+        return None
+    return sum((n < a) + 0.5 * (n == a) for n in low for a in high) / (len(low) * len(high))
 
 
 def markdown_table(report, runs, separations: dict) -> str:
@@ -97,7 +143,7 @@ def _scored(search, query: str) -> bool:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers.evaluation", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.evaluation", description=main.__doc__)
     parser.add_argument("--queries", default=str(DEFAULT_QUERIES), help="labelled query file")
     parser.add_argument("--corpus", help="UTF-8 text file (default: the course corpus)")
     parser.add_argument("--k", type=int, default=20, help="candidates retrieved (default 20)")
