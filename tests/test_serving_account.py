@@ -1,7 +1,7 @@
 """A shared AWS account (issue 22) under moto: people on one role, sweeps, uploads, cold starts.
 
 What this proves: two people who assume one IAM role get different owner tags, and neither can
-delete the other's endpoint by any path the notebooks or ``python -m helpers.sagemaker cleanup``
+delete the other's endpoint by any path the notebooks or ``python -m tools.aws cleanup``
 offer; a sweep deletes nothing unless asked twice; it reads tags only of the course's names; a run
 without autoscaling calls Application Auto Scaling not once; the upload checks the bucket's region;
 the smoke invocation waits out a cold start, within a bound. It cannot prove IAM on real AWS.
@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from helpers import sagemaker as sm
-from helpers.sagemaker.cleanup import CONFIRM, Clients
+from helpers.sagemaker.cleanup import Clients
+from tools import aws as tools_aws
+from tools.aws.sweep import CONFIRM
 
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
@@ -46,7 +48,7 @@ def become(monkeypatch, session_name: str) -> None:
 
 
 def test_two_people_on_one_role_cannot_delete_each_others_endpoints(aws, monkeypatch, capsys):
-    from helpers.sagemaker.__main__ import main
+    from tools.aws.__main__ import main
 
     become(monkeypatch, "alice")
     alice = sm.plan_deployment()
@@ -56,7 +58,7 @@ def test_two_people_on_one_role_cannot_delete_each_others_endpoints(aws, monkeyp
     bob = sm.plan_deployment()
     create_by_hand(aws, bob.name, bob.tags)
     assert bob.owner != alice.owner
-    assert sm.sweep(delete=True, confirm=CONFIRM).deleted == [
+    assert tools_aws.sweep(delete=True, confirm=CONFIRM).deleted == [
         f"{kind} {bob.name}" for kind in ("endpoint", "endpoint config", "model")
     ]
     for argv in (
@@ -67,9 +69,11 @@ def test_two_people_on_one_role_cannot_delete_each_others_endpoints(aws, monkeyp
         main(argv)
     assert "drop --any-owner" in capsys.readouterr().err
     with pytest.raises(ValueError, match="never deletes other people's"):
-        sm.sweep(delete=True, confirm=CONFIRM, any_owner=True)
+        tools_aws.sweep(delete=True, confirm=CONFIRM, any_owner=True)
     assert len(leftovers(aws)) == 3  # alice's model, config and endpoint
-    assert f"would delete endpoint {alice.name}" in str(sm.sweep(any_owner=True))  # listed only
+    assert f"would delete endpoint {alice.name}" in str(
+        tools_aws.sweep(any_owner=True)
+    )  # listed only
     become(monkeypatch, "alice")
     assert main(["cleanup", "--delete", "--yes"]) == 0
     assert leftovers(aws) == []
@@ -91,8 +95,8 @@ def test_a_sweep_deletes_only_when_asked_twice(aws):
     create_by_hand(aws, mine.name, mine.tags)
     for confirm in (None, "yes", "DELETE "):
         with pytest.raises(ValueError, match='confirm="delete"'):
-            sm.sweep(delete=True, confirm=confirm)
-    assert str(sm.sweep()).count("would delete") == 3
+            tools_aws.sweep(delete=True, confirm=confirm)
+    assert str(tools_aws.sweep()).count("would delete") == 3
     assert len(leftovers(aws)) == 3
 
 
@@ -104,7 +108,7 @@ def test_the_notebooks_delete_only_what_their_own_run_created():
             if cell["cell_type"] == "code"
         )
         assert "sweep(delete=True" not in code, path.name
-        assert "cleanup --delete" not in code, path.name
+        assert "cleanup --delete" not in code and '"--delete"' not in code, path.name
 
 
 class Counting:
@@ -130,7 +134,7 @@ def test_a_sweep_reads_tags_only_of_the_course_names(aws):
     create_by_hand(aws, mine.name, mine.tags)
     counting = Counting(aws.sagemaker)
     clients = Clients(counting, aws.autoscaling, REGION)
-    assert len(sm.sweep(clients=clients).would_delete) == 3
+    assert len(tools_aws.sweep(clients=clients).would_delete) == 3
     assert counting.calls.count("list_tags") == 3  # not 21: one per course resource
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from helpers import sagemaker as sm
 from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
+from tools import aws as tools_aws
 
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
@@ -122,7 +123,7 @@ def test_no_region_is_a_clear_error_before_anything_is_created(aws, monkeypatch,
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     with pytest.raises(ValueError, match="no AWS region"):
-        with sm.deployed(MODEL_DATA):
+        with tools_aws.deployed(MODEL_DATA):
             pass
 
 
@@ -131,7 +132,7 @@ def test_no_region_is_a_clear_error_before_anything_is_created(aws, monkeypatch,
 
 def test_deploy_huggingface_end_to_end_then_nothing_is_left(aws, capsys):
     queue_answer()
-    with sm.deployed(MODEL_DATA, poll_s=0) as deployment:
+    with tools_aws.deployed(MODEL_DATA, poll_s=0) as deployment:
         assert deployment.region == REGION and deployment.name.startswith("rerank-lab-")
         s = aws.sagemaker
         endpoint = s.describe_endpoint(EndpointName=deployment.name)
@@ -159,7 +160,7 @@ def test_deploy_huggingface_end_to_end_then_nothing_is_left(aws, capsys):
 def test_a_failed_smoke_invocation_deletes_the_endpoint(aws):
     queue_answer("<html>model_fn failed</html>")  # /ping was 200, the model does not answer
     with pytest.raises(RuntimeError, match="smoke invocation of rerank-lab-.* failed"):
-        with sm.deployed(MODEL_DATA, poll_s=0):
+        with tools_aws.deployed(MODEL_DATA, poll_s=0):
             pytest.fail("the endpoint must not be handed over")
     assert leftovers(aws) == []
 
@@ -176,7 +177,7 @@ def test_an_interrupt_during_the_wait_leaves_nothing(aws, created_creating, monk
 
     monkeypatch.setattr(sm.deploy.time, "sleep", sleep)
     with pytest.raises(KeyboardInterrupt):
-        with sm.deployed(MODEL_DATA, poll_s=5):
+        with tools_aws.deployed(MODEL_DATA, poll_s=5):
             pytest.fail("an endpoint still Creating must not be handed over")
     assert len(sleeps) == 2
     assert leftovers(aws) == []
@@ -185,17 +186,17 @@ def test_an_interrupt_during_the_wait_leaves_nothing(aws, created_creating, monk
 
 def test_an_endpoint_creating_past_the_bound_is_reported_then_swept(aws, created_creating, capsys):
     with pytest.raises(RuntimeError, match="is Creating, not InService"):
-        with sm.deployed(MODEL_DATA, timeout_s=0, poll_s=0):
+        with tools_aws.deployed(MODEL_DATA, timeout_s=0, poll_s=0):
             pytest.fail("not InService: not handed over")
     printed = capsys.readouterr().out
     assert "FAILED endpoint rerank-lab-" in printed and "still Creating after 0 s" in printed
-    assert "python -m helpers.sagemaker cleanup --delete --region eu-west-1" in printed
+    assert "python -m tools.aws cleanup --delete --region eu-west-1" in printed
     (left,) = leftovers(aws)  # config and model went; the endpoint cannot go yet
     name = left.removeprefix("endpoint ")
     endpoint_status(name, "InService")  # minutes later
-    assert str(sm.sweep()) == f"would delete endpoint {name}"
+    assert str(tools_aws.sweep()) == f"would delete endpoint {name}"
     assert leftovers(aws) == [left]  # a dry run deletes nothing
-    assert sm.sweep(delete=True, confirm="delete").deleted == [f"endpoint {name}"]
+    assert tools_aws.sweep(delete=True, confirm="delete").deleted == [f"endpoint {name}"]
     assert leftovers(aws) == []
 
 
@@ -206,17 +207,19 @@ def test_serverless_and_async_deployments_carry_their_configs(aws):
 
     queue_answer()
     serverless = ServerlessInferenceConfig(memory_size_in_mb=4096, max_concurrency=5)
-    with sm.deployed(MODEL_DATA, poll_s=0, serverless=serverless) as deployment:
+    with tools_aws.deployed(MODEL_DATA, poll_s=0, serverless=serverless) as deployment:
         config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=deployment.name)
         variant = config["ProductionVariants"][0]
         assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 5}
         assert "InstanceType" not in variant
     asynchronous = AsyncInferenceConfig(output_path="s3://my-bucket/async-out")
     with pytest.raises(ValueError, match="no smoke invocation for an async endpoint"):
-        with sm.deployed(MODEL_DATA, poll_s=0, async_inference=asynchronous):
+        with tools_aws.deployed(MODEL_DATA, poll_s=0, async_inference=asynchronous):
             pass  # never deployed: an unchecked async endpoint would ship silently
     assert leftovers(aws) == []
-    with sm.deployed(MODEL_DATA, poll_s=0, smoke=False, async_inference=asynchronous) as deployment:
+    with tools_aws.deployed(
+        MODEL_DATA, poll_s=0, smoke=False, async_inference=asynchronous
+    ) as deployment:
         config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=deployment.name)
         output = config["AsyncInferenceConfig"]["OutputConfig"]
         assert output["S3OutputPath"] == "s3://my-bucket/async-out"
@@ -224,7 +227,7 @@ def test_serverless_and_async_deployments_carry_their_configs(aws):
     assert leftovers(aws) == []
     with pytest.raises(ValueError, match="output_path"):
         plan = sm.Deployment("x", REGION, "me")
-        sm.deploy_huggingface(MODEL_DATA, ROLE, plan, async_inference=AsyncInferenceConfig())
+        tools_aws.deploy_huggingface(MODEL_DATA, ROLE, plan, async_inference=AsyncInferenceConfig())
     assert sagemaker.__version__.startswith("2.")
 
 
@@ -241,8 +244,8 @@ def test_cleanup_leaves_resources_it_did_not_create_alone(aws):
     assert report.deleted == [] and report.ok
     assert f"endpoint {mine.name}: not tagged rerank-lab:run={mine.name}, " in report.left_alone[0]
     assert len(leftovers(aws)) == 9
-    assert sm.sweep(delete=True, confirm="delete").deleted == []  # none is tagged with me
-    assert "would delete endpoint rerank-lab-bobs-endpoint" in str(sm.sweep(any_owner=True))
+    assert tools_aws.sweep(delete=True, confirm="delete").deleted == []  # none is tagged with me
+    assert "would delete endpoint rerank-lab-bobs-endpoint" in str(tools_aws.sweep(any_owner=True))
     assert len(leftovers(aws)) == 9
 
 
@@ -309,7 +312,7 @@ def test_cleanup_deregisters_autoscaling_and_stops_transform_jobs(aws):
 
 
 def test_cli_lists_by_default_and_deletes_only_with_delete(aws, capsys):
-    from helpers.sagemaker.__main__ import main
+    from tools.aws.__main__ import main
 
     deployment = sm.plan_deployment("rerank-lab")
     create_by_hand(aws, deployment.name, deployment.tags)
@@ -326,7 +329,7 @@ def test_cli_lists_by_default_and_deletes_only_with_delete(aws, capsys):
 
 
 def test_cli_says_why_when_it_cannot_list(aws, monkeypatch, tmp_path, capsys):
-    from helpers.sagemaker.__main__ import main
+    from tools.aws.__main__ import main
 
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))

@@ -1,26 +1,14 @@
-"""Package, serve locally, call and deploy the reranker's SageMaker endpoint (notebook 04).
+"""Course plumbing around the SageMaker endpoint (notebooks 04 to 07); the lesson is on the pages.
 
-The endpoint code lives in ``serving/code`` (``inference.py`` + ``rerank_schema.py``); this
-package never imports ``inference.py`` except to try it in process, it ships it. One module a job:
-
-- ``contract``: where the endpoint code lives; ``load_schema`` / ``load_handler``;
-- ``package``: ``model.tar.gz`` (write, list, unpack);
-- ``local``: serve with SageMaker's own model server from ``.venv-serve``;
-- ``runtime``: call it with boto3 and LangChain (a local bridge stands in for AWS);
-- ``load``, ``batch_local``: load a local endpoint from concurrent clients; Batch Transform's
-  multi-record bodies against it (notebook 07);
-- ``account``: who deploys (a person, even on a shared role), unique names and tags;
-- ``deploy``: upload, deploy, smoke-test (needs the optional ``sagemaker>=2.254,<3``);
-- ``cleanup``: delete what a run created, or sweep what you created with the course (boto3 only);
-- ``scaling``, ``batch``: autoscaling and Batch Transform jobs (notebook 07);
-- ``fakeaws``: moto for a block, the control plane only (notebooks 04 and 07, tests).
-
-CLI: ``python -m helpers.sagemaker serve MODEL_DIR [--port 8080] [--handler huggingface|default]``
-and ``python -m helpers.sagemaker cleanup [--delete --yes] [--region R] [--run NAME] [--any-owner]``
+The endpoint code is ``serving/code``; this package ships it. ``contract``: where it lives, and
+importing it here; ``package``: ``model.tar.gz``; ``local``: SageMaker's own model server from
+``.venv-serve``; ``runtime``: boto3 and LangChain clients, and a local stand-in for the runtime
+API; ``account``, ``cleanup``: names, tags, and deleting what one run created; ``deploy``: the
+SDK import, role, upload and smoke test; ``fakeaws``: moto for a block; ``scaling``, ``load``:
+what notebook 07's exercise checks reuse. The command line is ``python -m tools.aws``.
 """
 
 from helpers.sagemaker.account import (
-    NAME_PREFIX,
     OWNER_TAG,
     RUN_TAG,
     TUTORIAL_TAG,
@@ -28,17 +16,8 @@ from helpers.sagemaker.account import (
     owner_of,
     plan_deployment,
     unique_name,
-    wait_for_endpoint,
 )
-from helpers.sagemaker.cleanup import (
-    CleanupIncomplete,
-    CleanupReport,
-    Resource,
-    aws_clients,
-    cleaned_up,
-    delete_run,
-    sweep,
-)
+from helpers.sagemaker.cleanup import CleanupIncomplete, aws_clients, cleaned_up, delete_run
 from helpers.sagemaker.contract import (
     CODE_DIR,
     ENDPOINT_ENV,
@@ -48,22 +27,10 @@ from helpers.sagemaker.contract import (
     load_handler,
     load_schema,
 )
-from helpers.sagemaker.deploy import (
-    HF_DLC,
-    deploy_huggingface,
-    deployed,
-    execution_role,
-    huggingface_model,
-    import_sdk,
-    smoke_test,
-    upload_model,
-)
+from helpers.sagemaker.deploy import HF_DLC, execution_role, import_sdk, smoke_test, upload_model
 from helpers.sagemaker.fakeaws import fake_aws
 from helpers.sagemaker.local import (
     FALLBACK_SERVER,
-    LAUNCHER,
-    SERVE_VENV,
-    LocalEndpoint,
     free_port,
     java_available,
     serve_locally,
@@ -71,13 +38,10 @@ from helpers.sagemaker.local import (
     server_env,
     start_server,
     stop_process_group,
-    wait_until_ready,
 )
 from helpers.sagemaker.package import archive_listing, package_model, print_archive, unpack_model
 from helpers.sagemaker.runtime import (
-    MAX_BODY_BYTES,
     REGION,
-    client_config,
     content_handler,
     invoke_scores,
     local_aws_env,
@@ -87,20 +51,16 @@ from helpers.sagemaker.runtime import (
     runtime_client,
     sagemaker_cross_encoder,
     session_region,
-    split_calls,
 )
 
 __all__ = [
-    "CODE_DIR", "CleanupIncomplete", "CleanupReport", "Deployment", "ENDPOINT_ENV",
-    "FALLBACK_SERVER", "HF_DLC", "IMPORT_INFERENCE", "LAUNCHER", "LocalEndpoint", "MAX_BODY_BYTES",
-    "NAME_PREFIX", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "Resource", "SERVE_VENV",
-    "TUTORIAL_TAG", "archive_listing", "aws_clients", "cleaned_up", "client_config",
-    "content_handler", "delete_run", "deploy_huggingface", "deployed", "execution_role",
-    "fake_aws", "free_port", "huggingface_model", "import_sdk", "invoke_scores", "java_available",
+    "CODE_DIR", "CleanupIncomplete", "Deployment", "ENDPOINT_ENV", "FALLBACK_SERVER", "HF_DLC",
+    "IMPORT_INFERENCE", "OWNER_TAG", "REGION", "ROOT", "RUN_TAG", "TUTORIAL_TAG",
+    "archive_listing", "aws_clients", "cleaned_up", "content_handler", "delete_run",
+    "execution_role", "fake_aws", "free_port", "import_sdk", "invoke_scores", "java_available",
     "load_code_module", "load_handler", "load_schema", "local_aws_env", "model_error_body",
     "owner_of", "package_model", "patched_env", "plan_deployment", "print_archive",
     "runtime_bridge", "runtime_client", "sagemaker_cross_encoder", "serve_locally", "serve_python",
-    "server_env", "session_region", "smoke_test", "split_calls", "start_server",
-    "stop_process_group", "sweep", "unique_name", "unpack_model", "upload_model",
-    "wait_for_endpoint", "wait_until_ready",
+    "server_env", "session_region", "smoke_test", "start_server", "stop_process_group",
+    "unique_name", "unpack_model", "upload_model",
 ]  # fmt: skip

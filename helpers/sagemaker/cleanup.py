@@ -1,20 +1,10 @@
-"""Delete what this course created on AWS, and nothing else (notebooks 04 and 07).
+"""Delete what one run created on AWS, and nothing else (notebooks 04 and 07; plumbing).
 
-Two ways in, one way to delete:
-
-- ``delete_run(deployment)``: the resources one run created, found by their unique name and deleted
-  only if they carry that run's tag (``deployed`` calls it in ``finally`` via ``cleaned_up``);
-- ``sweep()`` / ``python -m helpers.sagemaker cleanup``: every resource named ``rerank-lab*`` and
-  tagged ``project=rerank-lab`` and ``rerank-lab:owner=<you>`` in a region. A dry run unless you
-  pass ``delete=True`` AND type the word ``delete`` (``confirm="delete"``; ``--delete --yes``);
-  other owners' resources can be listed, never deleted.
-
-A scalable target is touched only when the run registered it (``Deployment.scalable_targets``),
-so a run without autoscaling needs no Application Auto Scaling permission at all.
-
-Deletion order: stop transform jobs, delete scaling policies and deregister scalable targets, then
-endpoints (after waiting out ``Creating``: AWS refuses to delete before), endpoint configs and
-models. A failure is reported and the next resource is tried; nothing is skipped silently.
+``delete_run(deployment)`` finds the run's resources by their unique name and deletes only those
+tagged with that run and its owner; ``cleaned_up`` calls it in ``finally``. A scalable target is
+touched only if the run registered it. Order: stop transform jobs, deregister scalable targets
+(and their policies), then the endpoint (``Creating`` waited out), endpoint config, model. A
+failure is reported and the next resource tried. ``tools.aws`` sweeps a region the same way.
 """
 
 from __future__ import annotations
@@ -25,26 +15,22 @@ from dataclasses import dataclass, field
 
 from helpers.sagemaker.account import (
     ENDPOINT_BUSY,
-    NAME_PREFIX,
     OWNER_TAG,
     RUN_TAG,
     TUTORIAL_TAG,
     Deployment,
-    caller_identity,
     wait_for_endpoint,
 )
 from helpers.sagemaker.runtime import session_region
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-CONFIRM = "delete"  # what a reader types to let sweep delete
 KINDS = ("transform job", "scalable target", "endpoint", "endpoint config", "model")
-
 Clients = namedtuple("Clients", "sagemaker autoscaling region")
 
 
 @dataclass(frozen=True)
 class Resource:
-    """One AWS resource by kind (one of ``KINDS``) and name (a scalable target: its resource id)."""
+    """One AWS resource: a kind of ``KINDS`` and a name (a scalable target: its resource id)."""
 
     kind: str
     name: str
@@ -92,37 +78,23 @@ def aws_clients(region: str | None = None) -> Clients:
 
 def cleanup_command(region: str) -> str:
     """Return the shell command that finishes a cleanup later."""
-    return f"python -m helpers.sagemaker cleanup --delete --region {region}"
-
-
-def run_resources(deployment: Deployment) -> list[Resource]:
-    """Return what a deployment may have created, in the order to delete it."""
-    jobs = [Resource("transform job", name) for name in deployment.transform_jobs]
-    targets = [Resource("scalable target", target) for target in deployment.scalable_targets]
-    return (
-        jobs
-        + targets
-        + [
-            Resource("endpoint", deployment.name),
-            Resource("endpoint config", deployment.name),
-            Resource("model", deployment.name),
-        ]
-    )
+    return f"python -m tools.aws cleanup --delete --region {region}"
 
 
 def delete_run(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15) -> CleanupReport:
     """Delete what ``deployment`` created: only resources tagged with its run and owner."""
     clients = clients or aws_clients(deployment.region)
     required = {RUN_TAG: deployment.name, OWNER_TAG: deployment.owner}
-    return delete_resources(clients, run_resources(deployment), required, wait_s, poll_s)
+    resources = [Resource("transform job", job) for job in deployment.transform_jobs]
+    resources += [Resource("scalable target", target) for target in deployment.scalable_targets]
+    resources += [Resource(kind, deployment.name) for kind in KINDS[2:]]
+    return delete_resources(clients, resources, required, wait_s, poll_s)
 
 
 @contextmanager
 def cleaned_up(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15):
-    """Run a block, then ``delete_run(deployment)`` whatever happened, and print its report.
-
-    If the block succeeded but cleanup could not delete everything, raise ``CleanupIncomplete``.
-    """
+    """Run a block, then ``delete_run`` whatever happened and print its report; raise
+    ``CleanupIncomplete`` if the block succeeded but something could not be deleted."""
     body_failed = True
     try:
         yield deployment
@@ -134,94 +106,11 @@ def cleaned_up(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15):
             raise CleanupIncomplete(f"{report}\nFinish with: {cleanup_command(deployment.region)}")
 
 
-def sweep(
-    region: str | None = None,
-    *,
-    delete: bool = False,
-    confirm: str | None = None,
-    any_owner: bool = False,
-    run: str | None = None,
-    clients=None,
-    wait_s: float = 1800,
-    poll_s: float = 15,
-) -> CleanupReport:
-    """List this project's resources that you created; delete them only with delete=True and
-    confirm="delete" (``python -m helpers.sagemaker cleanup --delete --yes``).
-
-    ``any_owner`` lists everyone's (a workshop's instructor looking), and never deletes.
-    """
-    import boto3
-
-    if delete and confirm != CONFIRM:
-        raise ValueError(f'sweep deletes only with confirm="{CONFIRM}" typed by you; nothing done')
-    if delete and any_owner:
-        raise ValueError("sweep never deletes other people's resources: drop any_owner")
-    clients = clients or aws_clients(region)
-    required = {TUTORIAL_TAG["Key"]: TUTORIAL_TAG["Value"]}
-    if not any_owner:
-        required[OWNER_TAG] = caller_identity(boto3.client("sts", region_name=clients.region))
-    if run:
-        required[RUN_TAG] = run
-    found, unchecked = find_resources(clients, required)
-    if not delete:
-        return CleanupReport(would_delete=[str(r) for r in found], left_alone=unchecked)
-    report = delete_resources(clients, found, required, wait_s, poll_s)
-    report.left_alone += unchecked
-    return report
-
-
-LISTINGS = (  # kind, operation, answer key, name key, ARN key, filters
-    ("endpoint", "list_endpoints", "Endpoints", "EndpointName", "EndpointArn", {}),
-    ("endpoint config", "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
-     "EndpointConfigArn", {}),
-    ("model", "list_models", "Models", "ModelName", "ModelArn", {}),
-    ("transform job", "list_transform_jobs", "TransformJobSummaries", "TransformJobName",
-     "TransformJobArn", {"StatusEquals": "InProgress"}),
-)  # fmt: skip
-
-
-def find_resources(clients: Clients, required: dict) -> tuple[list[Resource], list[str]]:
-    """Return the resources named ``rerank-lab*`` whose tags include ``required`` (in the order
-    to delete them, with their endpoints' scalable targets), and what could not be checked.
-
-    Names are filtered before tags: ListTags runs once per course resource, not once per
-    resource of the region (it throttles in a shared account).
-    """
-    sm = clients.sagemaker
-    found = []
-    for kind, operation, key, name_key, arn_key, filters in LISTINGS:
-        pages = sm.get_paginator(operation).paginate(NameContains=NAME_PREFIX, **filters)
-        for item in (item for page in pages for item in page[key]):
-            if item[name_key].startswith(NAME_PREFIX) and _has_tags(
-                sm.list_tags(ResourceArn=item[arn_key])["Tags"], required
-            ):
-                found.append(Resource(kind, item[name_key]))
-    targets, unchecked = _endpoint_targets(clients, [r.name for r in found if r.kind == "endpoint"])
-    found = sorted(found + targets, key=lambda r: (KINDS.index(r.kind), r.name))
-    return found, unchecked
-
-
-def _endpoint_targets(clients: Clients, endpoints: list[str]) -> tuple[list[Resource], list[str]]:
-    """Return the endpoints' scalable targets; without the permission to look, say so."""
-    ids = [f"endpoint/{name}/variant/" for name in endpoints]
-    if not ids:
-        return [], []
-    try:
-        pages = clients.autoscaling.get_paginator("describe_scalable_targets").paginate(
-            ServiceNamespace="sagemaker", ScalableDimension=SCALABLE_DIMENSION
-        )
-        targets = [t["ResourceId"] for page in pages for t in page["ScalableTargets"]]
-    except Exception as err:  # AccessDenied: the endpoints can still go
-        return [], [f"scalable targets of {len(ids)} endpoints not checked: {_short(err)}"]
-    mine = [t for t in targets if any(t.startswith(prefix) for prefix in ids)]
-    return [Resource("scalable target", target) for target in mine], []
-
-
 def delete_resources(clients: Clients, resources, required: dict, wait_s, poll_s) -> CleanupReport:
     """Delete each resource that exists and carries ``required`` tags; report, never stop early.
 
-    A scalable target has no tags of its own here: it goes with its endpoint (or when the
-    endpoint is already gone, since its id holds the run's unique name).
+    A scalable target has no tags of its own here: it goes with its endpoint (or, the endpoint
+    gone, because its id holds the run's unique name).
     """
     report = CleanupReport()
     for resource in resources:
@@ -230,20 +119,19 @@ def delete_resources(clients: Clients, resources, required: dict, wait_s, poll_s
             tags = _tags_of(clients, resource, owner)
             if tags is None:
                 continue  # not there (never created, or already deleted)
-            if not _has_tags(tags, required):
-                report.left_alone.append(f"{resource}: not tagged {_format(required)}")
+            if not has_tags(tags, required):
+                tagged = ", ".join(f"{key}={value}" for key, value in required.items())
+                report.left_alone.append(f"{resource}: not tagged {tagged}")
                 continue
-            report.deleted.append(
-                f"{resource}{DELETERS[resource.kind](clients, resource.name, wait_s, poll_s)}"
-            )
+            deleter = DELETERS[resource.kind]
+            report.deleted.append(f"{resource}{deleter(clients, resource.name, wait_s, poll_s)}")
         except KeyboardInterrupt:
-            report.failed.append(
-                f"{resource}: interrupted. Finish with: {cleanup_command(clients.region)}"
-            )
+            finish = cleanup_command(clients.region)
+            report.failed.append(f"{resource}: interrupted. Finish with: {finish}")
             print(report, flush=True)
             raise
         except Exception as err:  # report it and go on with the next resource
-            report.failed.append(f"{resource}: {_short(err)}")
+            report.failed.append(f"{resource}: {short_error(err)}")
     if report.failed:
         report.failed.append(f"finish with: {cleanup_command(clients.region)}")
     return report
@@ -258,20 +146,16 @@ def _delete_transform_job(clients, name, wait_s, poll_s) -> str:
 
 
 def _delete_scalable_target(clients, resource_id, wait_s, poll_s) -> str:
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": resource_id,
+        "ScalableDimension": SCALABLE_DIMENSION,
+    }
     aas = clients.autoscaling
-    policies = aas.describe_scaling_policies(
-        ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=SCALABLE_DIMENSION
-    )["ScalingPolicies"]
+    policies = aas.describe_scaling_policies(**target)["ScalingPolicies"]
     for policy in policies:
-        aas.delete_scaling_policy(
-            PolicyName=policy["PolicyName"],
-            ServiceNamespace="sagemaker",
-            ResourceId=resource_id,
-            ScalableDimension=SCALABLE_DIMENSION,
-        )
-    aas.deregister_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=SCALABLE_DIMENSION
-    )
+        aas.delete_scaling_policy(PolicyName=policy["PolicyName"], **target)
+    aas.deregister_scalable_target(**target)
     return f" (deregistered, with {len(policies)} scaling policies)"
 
 
@@ -323,17 +207,18 @@ DESCRIBE = {  # kind -> (describe operation, its name parameter, the ARN key of 
 def _tags_of(clients: Clients, resource: Resource, owner=()) -> list[dict] | None:
     """Return a resource's tags, or None when it does not exist."""
     if resource.kind == "scalable target":
-        if not _scalable_target(clients.autoscaling, resource.name):
+        found = clients.autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker",
+            ResourceIds=[resource.name],
+            ScalableDimension=SCALABLE_DIMENSION,
+        )["ScalableTargets"]
+        if not found:
             return None
         endpoint = Resource("endpoint", resource.name.split("/")[1])
         tags = _tags_of(clients, endpoint)
-        # Endpoint gone: only delete_run gets here (sweep finds targets through endpoints), for
-        # a target that its own run registered; its id holds the run's unique name.
-        return (
-            [TUTORIAL_TAG, {"Key": RUN_TAG, "Value": endpoint.name}, *owner]
-            if tags is None
-            else tags
-        )
+        # Endpoint gone: only delete_run gets here, for a target its own run registered.
+        run = [TUTORIAL_TAG, {"Key": RUN_TAG, "Value": endpoint.name}, *owner]
+        return run if tags is None else tags
     operation, parameter, arn_key = DESCRIBE[resource.kind]
     try:
         described = getattr(clients.sagemaker, operation)(**{parameter: resource.name})
@@ -344,22 +229,10 @@ def _tags_of(clients: Clients, resource: Resource, owner=()) -> list[dict] | Non
     return clients.sagemaker.list_tags(ResourceArn=described[arn_key])["Tags"]
 
 
-def _scalable_target(autoscaling, resource_id: str) -> bool:
-    answer = autoscaling.describe_scalable_targets(
-        ServiceNamespace="sagemaker",
-        ResourceIds=[resource_id],
-        ScalableDimension=SCALABLE_DIMENSION,
-    )
-    return bool(answer["ScalableTargets"])
-
-
-def _has_tags(tags: list[dict], required: dict) -> bool:
+def has_tags(tags: list[dict], required: dict) -> bool:
+    """Return True when ``tags`` (AWS's Key/Value list) include every ``required`` key=value."""
     present = {tag["Key"]: tag["Value"] for tag in tags}
     return all(present.get(key) == value for key, value in required.items())
-
-
-def _format(tags: dict) -> str:
-    return ", ".join(f"{key}={value}" for key, value in tags.items())
 
 
 def _is_missing(err: Exception) -> bool:
@@ -371,7 +244,8 @@ def _is_missing(err: Exception) -> bool:
     )
 
 
-def _short(err: Exception) -> str:
+def short_error(err: Exception) -> str:
+    """Return an AWS error's code and message (else the exception's), cut to 200 characters."""
     error = getattr(err, "response", {}).get("Error", {})
     if error:
         return f"{error.get('Code')}: {error.get('Message', '')[:200]}"

@@ -1,9 +1,5 @@
-"""Upload, deploy and smoke-test on AWS so that cleanup finds exactly what was created (nb 04).
-
-Names and tags come from ``helpers.sagemaker.account`` (one unique name per run, tagged with the
-run and its owner, a person); ``deployed`` hands the endpoint over only after it is InService and
-one real invocation answered, and deletes in ``finally`` what that run created
-(``helpers.sagemaker.cleanup``), interrupts included.
+"""What notebook 04's deploy cell calls around the SDK: the checked SDK import, the role, the
+upload to a bucket in the endpoint's region, and a smoke invocation (plumbing, not the lesson).
 
 The SageMaker SDK v2 (``pip install "sagemaker>=2.254,<3"``) is needed to deploy, not to clean up.
 """
@@ -14,26 +10,11 @@ import logging
 import math
 import os
 import time
-from contextlib import contextmanager
 
-from helpers.sagemaker.account import (  # noqa: F401 (re-exported: notebooks import them here)
-    ENDPOINT_BUSY,
-    OWNER_TAG,
-    RUN_TAG,
-    TUTORIAL_TAG,
-    Deployment,
-    caller_identity,
-    plan_deployment,
-    sagemaker_metadata,
-    unique_name,
-    wait_for_endpoint,
-)
-from helpers.sagemaker.cleanup import cleaned_up
-from helpers.sagemaker.contract import ENDPOINT_ENV
-from helpers.sagemaker.runtime import invoke_scores, runtime_client, session_region
+from helpers.sagemaker.account import sagemaker_metadata, unique_name
+from helpers.sagemaker.runtime import invoke_scores, session_region
 
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
-DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 SMOKE_PAIRS = [("smoke test", "a smoke test checks that the model answers")]
 # The newest Hugging Face inference DLC that sagemaker 2.257.7 knows (image tag
 # 2.6.0-transformers4.51.3-{cpu,gpu}-py312-...); the SDK knows it from 2.254.0 on, and an older
@@ -125,60 +106,6 @@ def upload_model(archive, bucket: str, region: str | None = None, prefix="rerank
     return f"s3://{bucket}/{key}"
 
 
-def huggingface_model(model_data: str, role: str, deployment: Deployment, env: dict | None = None):
-    """Return the SDK's HuggingFaceModel for model.tar.gz, named and placed as ``deployment``."""
-    import boto3
-
-    sagemaker = import_sdk()
-    from sagemaker.huggingface import HuggingFaceModel
-
-    bucket = model_data.removeprefix("s3://").split("/")[0]
-    return HuggingFaceModel(
-        model_data=model_data,
-        role=role,
-        name=deployment.name,
-        code_location=f"s3://{bucket}/code",  # else the SDK creates its default bucket
-        sagemaker_session=sagemaker.Session(boto3.Session(region_name=deployment.region)),
-        env={"SAGEMAKER_MODEL_SERVER_WORKERS": "1", **ENDPOINT_ENV, **(env or {})},
-        **HF_DLC,
-    )
-
-
-def deploy_huggingface(
-    model_data: str,
-    role: str,
-    deployment: Deployment,
-    *,
-    instance_type: str = DEFAULT_INSTANCE_TYPE,
-    instance_count: int = 1,
-    serverless=None,
-    async_inference=None,
-    env: dict | None = None,
-):
-    """Create the model, endpoint config and endpoint of ``deployment``; do not wait.
-
-    ``serverless``: a ``ServerlessInferenceConfig`` (no instances); ``async_inference``: an
-    ``AsyncInferenceConfig`` with an explicit S3 ``output_path`` (else the SDK creates a bucket).
-    """
-    if async_inference is not None:  # the SDK's defaults would create a bucket of its own
-        if not async_inference.output_path:
-            raise ValueError(
-                "AsyncInferenceConfig needs output_path='s3://...' (a bucket of yours)"
-            )
-        async_inference.failure_path = async_inference.failure_path or (
-            async_inference.output_path.rstrip("/") + "-failures"
-        )
-    model = huggingface_model(model_data, role, deployment, env)
-    kwargs = {"endpoint_name": deployment.name, "tags": deployment.tags, "wait": False}
-    if serverless is not None:
-        kwargs["serverless_inference_config"] = serverless
-    else:
-        kwargs.update(initial_instance_count=instance_count, instance_type=instance_type)
-    if async_inference is not None:
-        kwargs["async_inference_config"] = async_inference
-    return model.deploy(**kwargs)
-
-
 def smoke_test(runtime, name: str, wait_s: float = 300, pause_s: float = 15) -> list[float]:
     """Invoke until one answer comes, for at most wait_s; check it (/ping says 200 even when
     model_fn failed). A serverless endpoint's first call after creation or idle can time out
@@ -213,43 +140,3 @@ def _worth_retrying(err: Exception) -> bool:
     if code == "ModelError":
         return response.get("OriginalStatusCode", 0) in (0, 500, 502, 503, 504)
     return code in RETRIED
-
-
-@contextmanager
-def deployed(
-    model_data: str,
-    role: str | None = None,
-    base: str = "rerank-lab",
-    *,
-    region: str | None = None,
-    smoke: bool = True,
-    smoke_wait_s: float = 300,
-    timeout_s: float = 1800,
-    poll_s: float = 15,
-    **deploy_kwargs,
-):
-    """Deploy for a block, handed over once InService and answering; then delete what it made.
-
-    Cleanup runs whatever happens (errors, Ctrl-C), touches only resources tagged with this run,
-    waits out ``Creating`` (up to ``timeout_s``) and prints what it deleted or could not delete.
-    """
-    import boto3
-
-    if smoke and deploy_kwargs.get("async_inference") is not None:
-        raise ValueError(  # its answers land in S3: an unchecked endpoint would ship silently
-            "no smoke invocation for an async endpoint here: pass smoke=False and check one "
-            "answer in its S3 output yourself before you send it work"
-        )
-    role = role or execution_role()
-    deployment = plan_deployment(base, region)
-    with cleaned_up(deployment, wait_s=timeout_s, poll_s=poll_s):
-        print(f"deploying {deployment.name} in {deployment.region} ...", flush=True)
-        deploy_huggingface(model_data, role, deployment, **deploy_kwargs)
-        sm = boto3.client("sagemaker", region_name=deployment.region)
-        status = wait_for_endpoint(sm, deployment.name, timeout_s, poll_s)
-        if status != "InService":
-            reason = sm.describe_endpoint(EndpointName=deployment.name).get("FailureReason", "")
-            raise RuntimeError(f"endpoint {deployment.name} is {status}, not InService. {reason}")
-        if smoke:
-            smoke_test(runtime_client(region=deployment.region), deployment.name, smoke_wait_s)
-        yield deployment

@@ -213,9 +213,9 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10) -> None:
         except ProcessLookupError:
             break
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _group_alive(process):
+        while time.monotonic() < deadline and group_alive(process):
             time.sleep(0.2)
-        if not _group_alive(process):
+        if not group_alive(process):
             break
     process.wait(timeout=5)
     watchdog = WATCHDOGS.pop(process.pid, None)
@@ -224,7 +224,8 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10) -> None:
         watchdog.wait(timeout=5)
 
 
-def _group_alive(process: subprocess.Popen) -> bool:
+def group_alive(process: subprocess.Popen) -> bool:
+    """Return True while any process of the server's group lives (the launcher reaped)."""
     process.poll()  # reap the launcher itself
     try:
         os.killpg(process.pid, 0)

@@ -1,6 +1,6 @@
-"""`python -m helpers.sagemaker serve MODEL_DIR`: package and serve locally until Ctrl-C.
+"""`python -m tools.aws serve MODEL_DIR`: package and serve locally until Ctrl-C.
 
-`python -m helpers.sagemaker cleanup [--delete --yes]`: list (by default) or delete what you
+`python -m tools.aws cleanup [--delete --yes]`: list (by default) or delete what you
 deployed with this course in a region: resources named rerank-lab* and tagged project=rerank-lab
 and rerank-lab:owner=<you> (a person: your Studio profile, assumed-role session or IAM user).
 """
@@ -13,13 +13,13 @@ import sys
 import time
 
 from helpers.sagemaker.contract import ROOT, load_schema
-from helpers.sagemaker.local import _group_alive, serve_locally
+from helpers.sagemaker.local import group_alive, serve_locally
 from helpers.sagemaker.package import package_model, print_archive
 
 
 def main(argv: list[str] | None = None) -> int | None:
-    """`python -m helpers.sagemaker serve MODEL_DIR` or `python -m helpers.sagemaker cleanup`."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.sagemaker")
+    """`python -m tools.aws serve MODEL_DIR` or `python -m tools.aws cleanup`."""
+    parser = argparse.ArgumentParser(prog="python -m tools.aws")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="package MODEL_DIR and serve it like SageMaker does")
     serve.add_argument("model_dir", nargs="?", help="default: the active profile's reranker")
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int | None:
         )
         print("Ctrl-C stops the server.", flush=True)
         try:
-            while endpoint.process.poll() is None or _group_alive(endpoint.process):
+            while endpoint.process.poll() is None or group_alive(endpoint.process):
                 time.sleep(1)
         except KeyboardInterrupt:
             print("stopping ...")
@@ -80,7 +80,7 @@ def cleanup_main(args) -> int:
     """Print what `cleanup` found or deleted; exit 1 when something could not be deleted."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from helpers.sagemaker.cleanup import CONFIRM, sweep
+    from tools.aws.sweep import CONFIRM, sweep
 
     if args.delete and args.any_owner:
         print("cleanup never deletes other people's resources: drop --any-owner", file=sys.stderr)
