@@ -4,8 +4,8 @@ The endpoint code is ``serving/code``; this package ships it. ``contract``: wher
 importing it here; ``package``: ``model.tar.gz``; ``local``: SageMaker's own model server from
 ``.venv-serve``; ``runtime``: boto3 and LangChain clients, and a local stand-in for the runtime
 API; ``account``, ``cleanup``: names, tags, and deleting what one run created; ``deploy``: the
-SDK import, role, upload and smoke test; ``fakeaws``: moto for a block; ``scaling``, ``load``:
-what notebook 07's exercise checks reuse. The command line is ``python -m tools.aws``.
+SDK import, role, upload and smoke test; ``fakeaws``: moto for a block; ``scaling``:
+what notebook 07's exercise check reuses. The command line is ``python -m tools.aws``.
 """
 
 from helpers.sagemaker.account import (

@@ -1,13 +1,8 @@
-"""Who deploys, and what one deployment is called and tagged (notebooks 04 and 07).
+"""Who deploys, and what one deployment is called and tagged (notebooks 04 and 07; plumbing).
 
-A deployment gets one unique name (``unique_name``, always starting with ``rerank-lab``) that its
-model, endpoint config and endpoint all carry, and three tags on everything it creates:
-``project=rerank-lab``, ``rerank-lab:run`` (the unique name) and ``rerank-lab:owner`` (a person,
-``owner_of``). Cleanup (``helpers.sagemaker.cleanup``) deletes only what carries your owner tag.
-
-The owner is a person even where many people share one IAM role: in SageMaker Studio the user
-profile (from the instance's resource metadata), else an assumed role's session name (SSO, Studio
-or ``aws sts assume-role`` put the person there), else the IAM user.
+One unique name per run (``rerank-lab...``) on its model, endpoint config and endpoint, and three
+tags on everything: ``project=rerank-lab``, ``rerank-lab:run`` and ``rerank-lab:owner``, a person
+even on a shared role (``owner_of``). Cleanup deletes only what carries your owner tag.
 """
 
 from __future__ import annotations
@@ -35,11 +30,8 @@ ENDPOINT_BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 
 @dataclass
 class Deployment:
-    """What one run creates: a model, endpoint config and endpoint named ``name`` (notebook 04).
-
-    ``transform_jobs`` and ``scalable_targets`` list what the run started or registered besides:
-    cleanup touches those and nothing else.
-    """
+    """What one run creates: a model, endpoint config and endpoint named ``name``, plus the
+    transform jobs and scalable targets it lists (cleanup touches those and nothing else)."""
 
     name: str
     region: str
@@ -64,11 +56,8 @@ class Deployment:
 
 
 def unique_name(base: str = NAME_PREFIX) -> str:
-    """Return ``rerank-lab...-YYYYmmdd-HHMMSS-xxxxxx``, at most 63 characters.
-
-    Like the SDK's ``name_from_base``, plus random hex: two runs in the same second never share
-    a name. A base that does not start with ``rerank-lab`` gets it in front.
-    """
+    """Return ``rerank-lab...-YYYYmmdd-HHMMSS-xxxxxx`` (at most 63 characters; random hex: two
+    runs in the same second never share a name)."""
     suffix = time.strftime("-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
     base = re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-")
     if not base.startswith(NAME_PREFIX):
@@ -76,27 +65,18 @@ def unique_name(base: str = NAME_PREFIX) -> str:
     return base[: 63 - len(suffix)].rstrip("-") + suffix
 
 
-def metadata_path() -> Path:
-    """Return where SageMaker Studio / notebook instances keep their resource metadata."""
-    return Path(os.environ.get(METADATA_ENV) or RESOURCE_METADATA)
-
-
 def sagemaker_metadata() -> dict | None:
-    """Return this machine's SageMaker resource metadata, or None outside Studio/notebook
-    instances."""
+    """Return this machine's SageMaker metadata (None outside Studio and notebook instances)."""
     try:
-        return json.loads(metadata_path().read_text())
+        return json.loads(Path(os.environ.get(METADATA_ENV) or RESOURCE_METADATA).read_text())
     except (OSError, ValueError):
         return None
 
 
 def owner_of(arn: str, metadata: dict | None = None) -> str:
-    """Return the person behind a caller ARN, as a tag value.
-
-    Studio (metadata with ``UserProfileName``): the user profile, since every user of a domain
-    may share one execution role and one session name; an assumed role: the ARN with its session
-    name; a notebook instance: its ARN; an IAM user: the user's ARN.
-    """
+    """Return the person behind a caller ARN, as a tag value: Studio's user profile (a domain's
+    users may share one role and session name), else an assumed role's ARN with its session name,
+    else a notebook instance's ARN, else the IAM user's ARN."""
     metadata = metadata or {}
     if metadata.get("UserProfileName"):
         account = arn.split(":")[4]

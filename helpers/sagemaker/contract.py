@@ -1,7 +1,6 @@
-"""Where the endpoint code lives, and importing it in this process (notebook 04).
+"""Where the endpoint code lives (``serving/code``), and importing it in this process (plumbing).
 
-The endpoint code lives in ``serving/code`` (``inference.py`` + ``rerank_schema.py``); the
-package ships it, the client side imports only ``rerank_schema.py`` (one contract for both).
+The client side imports only ``rerank_schema.py``: one contract for client and endpoint.
 """
 
 from __future__ import annotations
@@ -13,13 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIR = ROOT / "serving" / "code"
-# What every endpoint of this handler sets (deploy and local serving alike). sagemaker-inference
-# writes SAGEMAKER_MODEL_SERVER_TIMEOUT into MMS's default_response_timeout, which MMS reads as
-# MINUTES (its default, 60, keeps a worker busy for an hour after the client's 60 s are over);
-# the _SECONDS variable (sagemaker-inference >= 1.10) takes precedence where it is known. MMS
-# also times the worker's model load (model_fn) against it: a worker that cannot load within
-# the timeout is killed and restarted forever. 120 s covers a cold load of bge-reranker-base and
-# frees a stuck worker one minute after SageMaker's 60 s invocation limit.
+# What every endpoint of this handler sets. MMS reads SAGEMAKER_MODEL_SERVER_TIMEOUT as MINUTES;
+# the _SECONDS variable (sagemaker-inference >= 1.10) wins where known. It also bounds model_fn:
+# 120 s covers a cold load of bge-reranker-base and frees a stuck worker a minute after
+# SageMaker's 60 s invocation limit (serving/README.md).
 ENDPOINT_ENV = {
     "SAGEMAKER_MODEL_SERVER_TIMEOUT": "2",
     "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "120",
@@ -34,8 +30,7 @@ IMPORT_INFERENCE = (
 
 
 def load_code_module(name: str, code_dir=CODE_DIR):
-    """Import ``code_dir/name.py`` in this process under its own name, as the container does
-    (the one loader: no ``sys.path.insert`` + ``import inference`` anywhere else)."""
+    """Import ``code_dir/name.py`` in this process under its own name, as the container does."""
     return _load_code_module(name, Path(code_dir) / f"{name}.py")
 
 

@@ -1,8 +1,7 @@
-"""Serve a model locally with SageMaker's own model server, from .venv-serve (notebook 04).
+"""Serve a model locally with SageMaker's own model server from .venv-serve (plumbing).
 
-Local serving runs multi-model-server + the Hugging Face inference toolkit from ``.venv-serve``
-(``bash serving/make_serve_venv.sh``); without Java it falls back to the toolkit's handler
-behind ``http.server`` (``serving/local_server.py``).
+multi-model-server + the Hugging Face toolkit (``bash serving/make_serve_venv.sh``); without Java,
+the toolkit's handler behind ``http.server`` (``serving/local_server.py``).
 """
 
 from __future__ import annotations

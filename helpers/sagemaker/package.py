@@ -1,9 +1,7 @@
-"""model.tar.gz: write it, list it, unpack it as SageMaker does (notebook 04).
+"""model.tar.gz: write it, list it, unpack it as SageMaker does (notebooks 04 to 07; plumbing).
 
-A model folder may be a Hugging Face cache snapshot, whose files are relative links into
-``../../blobs``: the archive stores the files themselves, never the links. It ships only what
-``inference.py`` loads (config, tokenizer, one copy of the weights, safetensors preferred), not the
-``.bin`` twin, ``onnx/``/``openvino/`` exports, TensorFlow weights or the model card.
+It ships only what ``inference.py`` loads (config, tokenizer, one copy of the weights,
+safetensors preferred), the files themselves, never a cache snapshot's links into ``blobs/``.
 """
 
 from __future__ import annotations
@@ -17,26 +15,15 @@ from pathlib import Path
 from helpers.sagemaker.contract import CODE_DIR
 
 CONFIG_AND_TOKENIZER = (
-    "config.json",
-    "generation_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "sentencepiece.bpe.model",
-    "spiece.model",
-    "tokenizer.model",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-)
+    "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "added_tokens.json", "sentencepiece.bpe.model", "spiece.model",
+    "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt",
+)  # fmt: skip
 # One copy of the weights, in order of preference: a single file, else an index and its shards.
 WEIGHTS = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)
+    "model.safetensors", "model.safetensors.index.json",
+    "pytorch_model.bin", "pytorch_model.bin.index.json",
+)  # fmt: skip
 # An exported (ONNX/OpenVINO) model that inference.py loads through code/exported_backends.py.
 EXPORTED = "exported"
 EXPORTED_MARKER = Path(EXPORTED, "backend.json")
@@ -117,11 +104,7 @@ def print_archive(tar_path) -> None:
 
 
 def copy_serving_files(model_dir, dest) -> None:
-    """Copy what package_model would ship from a model folder into dest, links followed.
-
-    A Hub snapshot's files are links into blobs/, and it also holds twins of the weights
-    (``pytorch_model.bin``, ``onnx/``) that nothing reads: only ``serving_files`` are copied.
-    """
+    """Copy what package_model would ship from a model folder into dest, links followed."""
     for path in serving_files(model_dir):
         target = Path(dest) / path.relative_to(model_dir)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,7 @@
-"""Call an endpoint as an application does: boto3's sagemaker-runtime and LangChain (nb 04).
+"""Call an endpoint as an application does, boto3 and LangChain (notebook 04; plumbing).
 
 ``runtime_bridge`` answers sagemaker-runtime's ``POST /endpoints/{name}/invocations`` for local
 endpoints, so the real boto3 client (signing, error parsing) runs unchanged against them.
-Calls to AWS use the region boto3 finds (``session_region``); ``REGION`` is only the region the
-local bridge and moto pretend to be in.
 """
 
 from __future__ import annotations
@@ -116,10 +114,7 @@ def local_aws_env(bridge_url: str, region: str = REGION) -> dict:
 
 @contextmanager
 def patched_env(values: dict) -> Iterator[None]:
-    """Set environment variables for a block (a value None removes one), then restore them.
-
-    The one environment patcher of the course: ``fake_aws`` and the bench use it too.
-    """
+    """Set environment variables for a block (a value None removes one), then restore them."""
     saved = {key: os.environ.get(key) for key in values}
     for key, value in values.items():
         if value is None:
@@ -149,12 +144,8 @@ def session_region(region: str | None = None) -> str:
 
 
 def client_config():
-    """Return botocore's Config for calls to an endpoint: wait longer than the endpoint may take
-    (botocore's 60 s would race SageMaker's own 60 s), retry only what never reached the model.
-
-    Standard retries resend throttling and 5xx of the service, never a ModelError (424): a
-    request the model timed out on is not sent again, to time out again at your expense.
-    """
+    """Return botocore's Config for endpoint calls: wait past SageMaker's 60 s (botocore's own 60
+    s would race it); standard retries resend throttling and 5xx, never a ModelError (424)."""
     from botocore.config import Config
 
     return Config(
@@ -182,10 +173,7 @@ def runtime_client(endpoint_url: str | None = None, region: str | None = None):
 
 
 def split_calls(pairs, max_pairs: int, max_bytes: int = MAX_BODY_BYTES["real-time"]) -> list:
-    """Split pairs into calls of at most max_pairs pairs and max_bytes of UTF-8 JSON body each.
-
-    Calls by count are of equal size (none tiny); a call over max_bytes is cut where it fills.
-    """
+    """Split pairs into equal calls of at most max_pairs pairs and max_bytes of JSON body each."""
     pairs = list(pairs)
     if not pairs:
         return []
@@ -252,13 +240,8 @@ def sagemaker_cross_encoder(
     endpoint_env: dict | None = None,
     serverless: bool = False,
 ):
-    """Return a SagemakerEndpointCrossEncoder that splits long lists into calls that fit.
-
-    ``max_pairs`` defaults to what the endpoint's limits allow whatever the texts' length
-    (``endpoint_env``: the RERANKER_* variables it was deployed with; unset: the handler's
-    defaults, 16 pairs of 512 tokens); bodies stay under 6 MB (4 MB ``serverless``). A given
-    client is used; else one with ``client_config()`` (LangChain's own has botocore's 60 s).
-    """
+    """Return a SagemakerEndpointCrossEncoder that splits long lists into calls that fit the
+    endpoint's limits (``endpoint_env``: its RERANKER_* variables) and 6 MB (4 MB serverless)."""
     schema = load_schema()
     env = endpoint_env or {}
     max_length = int(env.get("RERANKER_MAX_LENGTH", 512))
