@@ -89,3 +89,33 @@ def test_machine_info_records_flags_lscpu_and_libraries():
     versions = machine.library_versions()
     assert versions["torch"] and versions["sentence-transformers"]
     assert "onnxruntime" in versions and "openvino" in versions
+
+
+def test_quality_scores_come_from_the_cache_unless_it_disagrees(tmp_path):
+    """Quick runs time some questions and take the others' scores from the cache, if it agrees."""
+    import json
+
+    import numpy as np
+
+    from tools.bench.quality import all_scores
+
+    requests = {"q1": [1], "q2": [2], "q3": [3]}
+    workload = type("W", (), {"requests": requests})
+    called = []
+
+    def score(name, qid):
+        called.append(qid)
+        return np.array([float(requests[qid][0])])
+
+    cache = tmp_path / "scores.json"
+    results = {"a": [np.array([1.0])]}  # q1 timed
+    assert all_scores({"a": 0}, workload, ["q1"], results, cache, score) == {
+        "a": {"q1": [1.0], "q2": [2.0], "q3": [3.0]}
+    }
+    assert called == ["q2", "q3"]  # cold cache: scored untimed, then saved
+    called.clear()
+    assert all_scores({"a": 0}, workload, ["q1"], results, cache, score)["a"]["q3"] == [3.0]
+    assert called == []  # warm cache: nothing scored again
+    cache.write_text(json.dumps({"a": {"q1": [1.5], "q2": [9.0], "q3": [9.0]}}))
+    assert all_scores({"a": 0}, workload, ["q1"], results, cache, score)["a"]["q2"] == [2.0]
+    assert called == ["q2", "q3"]  # the cache disagreed on q1: not used

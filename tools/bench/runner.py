@@ -109,10 +109,11 @@ def run(model_path: str | None = None, quick: bool = False, threads: int | None 
         workload.tokens["matched_max_length"],
     )  # fmt: skip
     results["setup_seconds"] = time.perf_counter() - started
+    scores_cache = export.export_dir(path) / f"scores-{results['fingerprint']}.json"
     sections = results["sections"]
     calls = {
         "throughput": lambda: bench_throughput(built, workload, settings),
-        "quality": lambda: bench_quality(built, workload, settings),
+        "quality": lambda: bench_quality(built, workload, settings, scores_cache),
         "langchain": lambda: bench_langchain(path, workload, settings),
         "latency": lambda: bench_latency(path, workload, settings),
         "sagemaker": lambda: serving.bench_sagemaker(path, workload, settings, threads),

@@ -33,7 +33,7 @@ MIN_TIMING_SAMPLES = 30  # latency and HTTP verdicts rest on at least this many 
 @dataclass
 class Settings:
     """How much to measure. ``--quick`` cuts repetitions and grid points, never the queries
-    behind a verdict: quality always uses every answerable labelled question."""
+    behind a verdict: quality ranks every answerable labelled question (times at least 30)."""
 
     quick: bool = False
     repetitions: int = 3  # throughput grid: interleaved repetitions per point
@@ -58,6 +58,7 @@ class Settings:
     backends: tuple[str, ...] = BACKENDS
     calibration_queries: int = 15  # pseudo-questions x their dense top-20 = 300 calibration pairs
     bootstrap_resamples: int = 2000
+    timed_questions: int | None = None  # quality: questions timed (None: all); scores are cached
     seed: int = 0
 
     @classmethod
@@ -69,4 +70,5 @@ class Settings:
             quick=True, repetitions=2, batch_sizes=(1, 8, 32), max_lengths=(128, 512),
             long_pairs_per_repetition=4, langchain_queries=2, langchain_repetitions=4,
             latency_passes=1, threads_pairs=16, bootstrap_resamples=1000,
+            timed_questions=MIN_TIMING_SAMPLES,
         )  # fmt: skip

@@ -94,11 +94,13 @@ def quality_table(section: dict, statuses: dict | None = None) -> str:
          "nDCG vs fp32 (95% CI)", "better/same/worse", "same top-1", "max |Δ logit|"],
         rows,
     )  # fmt: skip
+    timed = section.get("timed_queries", section["queries"])
+    timed = f" (timed on the first {timed})" if timed < section["queries"] else ""
     return (
         f"n={section['queries']} questions, one request each: its dense top-"
         f"{section['candidates']} scored at batch {section['batch_size']}, max_length "
-        f"{section['max_length']}; backends take turns on every question. Speed-up: median "
-        f"(min–max) of per-question paired ratios; nDCG ratio: bootstrap 95% interval over "
+        f"{section['max_length']}; backends take turns on every question{timed}. Speed-up: "
+        f"median (min–max) of per-question paired ratios; nDCG ratio: bootstrap 95% interval over "
         f"questions; better/same/worse: questions whose nDCG@10 moved against fp32. Dense "
         f"retrieval alone: nDCG@10 {section['dense_ndcg@10']:.3f}.{token_text}\n\n{table}"
     )
