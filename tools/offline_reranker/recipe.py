@@ -1,4 +1,4 @@
-"""The offline reranker's recipe, its hash and where its model lives (cheap: no torch import).
+"""The offline reranker's recipe hash and where its model lives (cheap: no torch import).
 
 The model lives in one folder whose name never changes (``helpers.config.offline_reranker_dir``);
 the recipe's hash goes into that folder's ``recipe.json``, and ``make models`` rebuilds when the
@@ -12,20 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from helpers.config import cache_dir, offline_reranker_dir
 from helpers.data import CHUNK_OVERLAP, CHUNK_SIZE, CORPUS_SHA256
 from helpers.envcheck import installed_versions
+from helpers.offline_reranker import FAQ_FILE, SEED, Recipe
 
-SEED = 1234
-PACKAGE = Path(__file__).resolve().parent
-REPOSITORY = PACKAGE.parents[1]
-FAQ_FILE = REPOSITORY / "data" / "faq" / "faq.jsonl"
+REPOSITORY = Path(__file__).resolve().parents[2]
 DEV_QUERIES = REPOSITORY / "data" / "eval" / "queries.json"
-# Bump by hand when a code change (pairs.py, train.py, build.py, helpers/maxp.py, the labels)
-# changes the weights without changing a setting below: the source itself is not hashed.
+# Bump by hand when a code change (lesson.py = notebook 06's page, build.py, helpers/maxp.py,
+# helpers/offline_reranker.py, the labels) changes the weights without changing a setting of
+# Recipe: the source itself is not hashed.
 TRAINING_CODE_VERSION = 1
 # The libraries whose versions shape the weights (the start model comes from the first).
 LIBRARIES = (
@@ -42,40 +41,6 @@ PERTURBATION_VARIABLE = "RERANK_TRAIN_PERTURBATION"
 # (Splitting each batch into more forward passes is not one: dropout then draws other masks.)
 PERTURBATIONS = {"threads1": "train with 1 torch thread instead of the machine's count"}
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """Training settings; every one is part of the recipe hash."""
-
-    # In-domain queries: each corpus sentence becomes `variants` pseudo-queries.
-    variants: int = 1
-    min_words: int = 6  # shorter sentences ("It's time.") make useless queries
-    keyword_share: float = 0.7  # share of queries made of keywords instead of the whole sentence
-    keep_words: float = 0.6  # share of a sentence's keywords kept in a keyword query
-    substitute_words: float = 0.5  # chance that a keyword is swapped for an embedding neighbour
-    neighbours: int = 5  # a swapped word is drawn from this many nearest whole-word tokens
-    question_share: float = 0.5  # share of keyword queries phrased as a question
-    # Real questions: the first rows of data/faq/faq.jsonl (the file has 463). 0 because on the
-    # dev questions 240 FAQ rows in place of a second epoch did worse (docs/offline_reranker.md).
-    faq_rows: int = 0
-    # Hard negatives mined by util.mine_hard_negatives from the bi-encoder's ranking. Budget: in
-    # fp32 one (query, passage) pair costs ~0.3 CPU-seconds forward + backward (2 AVX-512 cores), so
-    # 10 minutes on 2 cores buy ~3,000 pairs: 2 epochs of ~380 lists of 1 + 3 passages.
-    negatives: int = 3
-    relative_margin: float = 0.05  # skip negatives within 5% of the positive's score
-    # Teacher: MaxP (helpers.maxp) over each list, as soft labels for ListNet.
-    teacher_weight: float = 0.5  # weight of the chunk cosine against the best sentence's
-    temperature: float = 0.05  # teacher scores are divided by this before the softmax
-    positive_bonus: float = 1.0  # added to the labelled positive's scaled teacher score
-    # Optimisation (sentence-transformers' CrossEncoderTrainer).
-    epochs: int = 2
-    batch_size: int = 8  # queries per step, each with 1 + `negatives` passages
-    learning_rate: float = 2e-4
-    head_learning_rate: float = 2e-3  # the new one-logit head starts random: let it move fast
-    warmup: float = 0.1
-    frozen_layers: int = 2  # freeze the embeddings and this many lower layers (faster steps)
-    max_length: int = 160
 
 
 def _dev_split() -> list:

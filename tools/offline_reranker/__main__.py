@@ -11,7 +11,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     """Build the course model, or with --corpus and --out fine-tune one for a text file."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.offline_reranker", description=main.__doc__
+        prog="python -m tools.offline_reranker", description=main.__doc__
     )
     parser.add_argument("--force", action="store_true", help="rebuild / overwrite --out")
     parser.add_argument("--corpus", type=Path, help="a UTF-8 text file to adapt a reranker to")
@@ -22,9 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.corpus is None) != (args.out is None):
         parser.error("--corpus and --out go together")
-    from helpers.offline_reranker.build import adapt, build
-    from helpers.offline_reranker.recipe import Recipe
+    from helpers.offline_reranker import Recipe
     from helpers.runtime import set_cpu_threads
+    from tools.offline_reranker.build import adapt, build
 
     set_cpu_threads()  # RERANK_THREADS, else every core
     recipe = Recipe()
