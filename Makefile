@@ -107,7 +107,7 @@ notebooks: models $(SERVE_STAMP) ## Re-execute notebooks in place (offline profi
 	RERANK_PROFILE=offline $(BIN)/python -m tools.notebooks --in-place
 
 serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker) and serve it on :8080
-	$(BIN)/python -m helpers.sagemaker serve $(MODEL)
+	$(BIN)/python -m tools.aws serve $(MODEL)
 
 bench: models $(SERVE_STAMP) ## Benchmark every CPU backend, LangChain, latency, HTTP, threads; build/bench/ (fails if a part breaks)
 	$(BIN)/python -m tools.bench --out build/bench
