@@ -75,7 +75,7 @@ def serve_venv_python():
     from helpers import sagemaker as sm
 
     try:
-        return sm.serve_python()
+        return sm.local.serve_python()
     except FileNotFoundError as missing:
         pytest.skip(str(missing))
 
@@ -85,7 +85,7 @@ def real_server(serve_venv_python):
     """Skip unless SageMaker's real model server can run here: .venv-serve and Java."""
     from helpers import sagemaker as sm
 
-    if not sm.java_available():
+    if not sm.local.java_available():
         pytest.skip(
             "no Java runtime: multi-model-server needs Java 11+ (apt-get install openjdk-17-jre)"
         )
@@ -117,7 +117,7 @@ class ModelServers:
         missing = {self.key(*spec): spec for spec in specs if self.key(*spec) not in self.running}
         ports = []
         while len(ports) < len(missing):  # distinct ports, chosen before the threads start
-            port = sm.free_port()
+            port = sm.local.free_port()
             ports += [port] if port not in ports else []
 
         def enter(spec, port):

@@ -77,7 +77,8 @@ def test_listing_shows_the_weights_with_their_size(archive, snapshot):
 def test_unpacked_archive_serves_the_packaged_model(archive, snapshot, tmp_path, monkeypatch):
     from sentence_transformers import CrossEncoder
 
-    model_dir = sm.unpack_model(archive, tmp_path / "opt-ml-model")  # filter="data", as SageMaker
+    # filter="data", as SageMaker unpacks it
+    model_dir = sm.package.unpack_model(archive, tmp_path / "opt-ml-model")
     for name in ("RERANKER_MODEL_ID", "RERANKER_REVISION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -87,7 +88,7 @@ def test_unpacked_archive_serves_the_packaged_model(archive, snapshot, tmp_path,
 
 
 def test_unpacking_a_snapshot_folder_copies_the_same_files(snapshot, tmp_path):
-    folder = sm.unpack_model(snapshot, tmp_path / "opt-ml-model")
+    folder = sm.package.unpack_model(snapshot, tmp_path / "opt-ml-model")
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     assert SERVING <= files and not any(p.is_symlink() for p in folder.rglob("*"))
     assert "pytorch_model.bin" not in files and not (folder / "onnx").exists()

@@ -96,7 +96,7 @@ def test_both_stacks_load_the_same_models(hub_cache, serve_venv_python, tmp_path
         capture_output=True,
         text=True,
         timeout=300,
-        env={**sm.server_env(tmp_path, 0), "HF_HUB_OFFLINE": "1"},
+        env={**sm.local.server_env(tmp_path, 0), "HF_HUB_OFFLINE": "1"},
     )
     assert run.returncode == 0, run.stderr[-3000:]
     served = json.loads(run.stdout.splitlines()[-1])
@@ -143,7 +143,7 @@ def test_real_dimension_configs_have_the_real_models_sizes(repo_id, published_by
 
 @pytest.fixture(scope="module")
 def real_server(serve_venv_python):
-    if not sm.java_available():
+    if not sm.local.java_available():
         pytest.skip("no Java runtime: multi-model-server needs Java 11+")
 
 
@@ -184,7 +184,7 @@ def test_an_archive_without_weights_fails_loudly(hub_cache, cached_reranker, rea
     with tarfile.open(archive, "w:gz", dereference=True) as tar:
         for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
             tar.add(cached_reranker / name, arcname=name)
-        for path in sorted(sm.CODE_DIR.glob("*.py")):
+        for path in sorted(sm.contract.CODE_DIR.glob("*.py")):
             tar.add(path, arcname=f"code/{path.name}")
     with pytest.raises(RuntimeError) as failure:
         with sm.serve_locally(archive, env=server_env(hub_cache)):
@@ -198,7 +198,7 @@ def test_the_hub_fallback_needs_an_explicit_pinned_model(
 ):
     archive = tmp_path / "model.tar.gz"  # code only: the model comes from the (cached) Hub
     with tarfile.open(archive, "w:gz", dereference=True) as tar:
-        for path in sorted(sm.CODE_DIR.glob("*.py")):
+        for path in sorted(sm.contract.CODE_DIR.glob("*.py")):
             tar.add(path, arcname=f"code/{path.name}")
     pinned = server_env(
         hub_cache, RERANKER_MODEL_ID=DEFAULT_RERANKER_MODEL, RERANKER_REVISION=cached_reranker.name

@@ -17,6 +17,10 @@ import socket
 import pytest
 
 from helpers import sagemaker as sm
+from tools.evaluation.pages import page_functions
+
+NB04 = page_functions("04", "RerankContentHandler", "sagemaker_cross_encoder")
+sagemaker_cross_encoder = NB04["sagemaker_cross_encoder"]  # the LangChain client, on its page
 
 MAX_PAIRS = 64  # the server's RERANKER_MAX_PAIRS here, so that "too many" stays a small body
 MAX_TOKENS = 2048  # RERANKER_MAX_TOKENS: 17 pairs at MAX_LENGTH are over it
@@ -117,7 +121,7 @@ def test_client_and_server_share_one_schema():
     pairs = [("q", "d1"), ("q", "d2 ✓")]
     for key in schema.REQUEST_KEYS:  # what the client encodes, the server parses
         assert schema.parse_request(schema.encode_request(pairs, key)) == pairs
-    body = sm.content_handler().transform_input(pairs)  # the LangChain side
+    body = NB04["RerankContentHandler"]().transform_input(pairs)  # the LangChain side
     assert schema.parse_request(body) == pairs
     from langchain_community.cross_encoders.sagemaker_endpoint import CrossEncoderContentHandler
 
@@ -304,7 +308,7 @@ def test_boto3_finds_the_bridge_and_the_region_through_the_environment(bridge, r
         pairs = all_pairs()[8:12]
         assert_close(sm.invoke_scores(client, "rerank-local", pairs), reference(pairs))
         assert sm.session_region() == "eu-west-3"
-        encoder = sm.sagemaker_cross_encoder("rerank-local")  # no region: the session's
+        encoder = sagemaker_cross_encoder("rerank-local")  # no region: the session's
         assert encoder.region_name == "eu-west-3"
         assert encoder.client.meta.region_name == "eu-west-3"
 
@@ -343,12 +347,12 @@ def test_langchain_rerank_end_to_end(bridge, reference):
 
     client = sm.runtime_client(bridge)
     trap = SagemakerEndpointCrossEncoder(
-        endpoint_name="rerank-local", region_name=sm.REGION, client=client
+        endpoint_name="rerank-local", region_name=sm.runtime.REGION, client=client
     )
     assert trap.client is not client  # the known trap: client= is ignored ...
     assert trap.client.meta.endpoint_url != bridge  # ... and its own client would call AWS
 
-    encoder = sm.sagemaker_cross_encoder("rerank-local", client=client)  # the workaround
+    encoder = sagemaker_cross_encoder("rerank-local", client=client)  # the workaround
     assert encoder.client is client
     query = QUERIES[1]
     texts = DOCS
@@ -365,7 +369,9 @@ def test_langchain_rerank_end_to_end(bridge, reference):
 
     # LangChain's default content handler (text_pairs), client built from the environment
     with sm.patched_env(sm.local_aws_env(bridge)):
-        default = SagemakerEndpointCrossEncoder(endpoint_name="rerank-local", region_name=sm.REGION)
+        default = SagemakerEndpointCrossEncoder(
+            endpoint_name="rerank-local", region_name=sm.runtime.REGION
+        )
         assert_close(default.score([(query, t) for t in texts]), expected)
 
 
@@ -380,13 +386,15 @@ def test_langchain_rerank_over_the_limits_is_split_into_calls_that_fit(bridge, r
     expected = reference([(query, t) for t in texts])
     client = CountingClient(sm.runtime_client(bridge))
     unsplit = SagemakerEndpointCrossEncoder(
-        endpoint_name="rerank-local", region_name=sm.REGION, content_handler=sm.content_handler()
+        endpoint_name="rerank-local",
+        region_name=sm.runtime.REGION,
+        content_handler=NB04["RerankContentHandler"](),
     )
     unsplit.client = client
     with pytest.raises(ValueError, match=r"Received client error \(413\)"):
         unsplit.score([(query, t) for t in texts])  # LangChain sends everything in one call
     client.calls.clear()
-    encoder = sm.sagemaker_cross_encoder("rerank-local", client=client, max_pairs=MAX_PAIRS)
+    encoder = sagemaker_cross_encoder("rerank-local", client=client, max_pairs=MAX_PAIRS)
     assert_close(encoder.score([(query, t) for t in texts]), expected)
     assert sum(client.calls) > len(texts)  # a call over the token budget was halved and resent
     assert max(client.calls) <= MAX_PAIRS and len(client.calls) >= 3
@@ -419,7 +427,7 @@ def test_the_client_sends_utf8_in_calls_that_fit_the_endpoints_limits(bridge, re
     query = "什么是重排序？"
     pairs = [(query, doc) for doc in CHINESE_DOCS]
     client = BodyClient(sm.runtime_client(bridge))
-    encoder = sm.sagemaker_cross_encoder("rerank-local", client=client, endpoint_env=SERVER_ENV)
+    encoder = sagemaker_cross_encoder("rerank-local", client=client, endpoint_env=SERVER_ENV)
     assert encoder.score([]) == [] and client.calls == []
     assert encoder.max_pairs == MAX_TOKENS // MAX_LENGTH  # 16: long pairs fit, no 413 round trips
     assert_close(encoder.score(pairs), reference(pairs))
@@ -435,7 +443,7 @@ def test_the_client_sends_utf8_in_calls_that_fit_the_endpoints_limits(bridge, re
 def test_the_client_waits_longer_than_the_endpoint_and_never_resends_a_model_timeout(bridge):
     for client in (
         sm.runtime_client(bridge),
-        sm.sagemaker_cross_encoder("rerank-local", region=sm.REGION).client,  # LangChain's own
+        sagemaker_cross_encoder("rerank-local", region=sm.runtime.REGION).client,  # LangChain's own
     ):
         config = client.meta.config
         assert config.read_timeout > 60  # SageMaker answers its 60 s timeout before we give up
@@ -470,7 +478,7 @@ def test_fallback_without_java_keeps_the_contract(
     pairs = all_pairs()[6:12]
     env = {**SERVER_ENV, "SAGEMAKER_MAX_PAYLOAD_IN_MB": "1"}
     with sm.serve_locally(model_tar, env=env) as running:
-        assert str(sm.FALLBACK_SERVER) in running.process.args
+        assert str(sm.local.FALLBACK_SERVER) in running.process.args
         assert_close(running.score(pairs, key="text_pairs"), reference(pairs))
         for body, content_type, accept, code in BAD_REQUESTS:  # the same statuses as MMS
             status, _, answer = running.request(body, content_type, accept)

@@ -71,23 +71,23 @@ def create_by_hand(clients, name: str, tags: list[dict]) -> None:
 
 
 def test_unique_names_are_valid_sagemaker_names_and_never_repeat():
-    names = {sm.unique_name("rerank lab/demo") for _ in range(50)}
+    names = {sm.account.unique_name("rerank lab/demo") for _ in range(50)}
     assert len(names) == 50
     for name in names:
         assert name.startswith("rerank-lab-demo-") and len(name) <= 63
         assert all(c.isalnum() or c == "-" for c in name)
-    assert len(sm.unique_name("x" * 100)) == 63
+    assert len(sm.account.unique_name("x" * 100)) == 63
 
 
 def test_the_owner_is_a_person_even_on_a_shared_role(tmp_path):
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Workshop-Role/alice@example.com"
-    assert sm.owner_of(session) == session  # the session name is the person
-    assert sm.owner_of(session) != sm.owner_of(session.replace("alice", "bob"))
+    assert sm.account.owner_of(session) == session  # the session name is the person
+    assert sm.account.owner_of(session) != sm.account.owner_of(session.replace("alice", "bob"))
     studio = {"DomainId": "d-abc", "UserProfileName": "alice", "ResourceArn": "arn:...:app/x"}
     shared = f"arn:aws:sts::{ACCOUNT}:assumed-role/Studio-Role/SageMaker"  # every Studio user
-    assert sm.owner_of(shared, studio) == f"studio:{ACCOUNT}:d-abc/alice"
+    assert sm.account.owner_of(shared, studio) == f"studio:{ACCOUNT}:d-abc/alice"
     user = f"arn:aws:iam::{ACCOUNT}:user/carol"
-    assert sm.owner_of(user) == user
+    assert sm.account.owner_of(user) == user
 
 
 def test_role_comes_from_the_variable_else_only_inside_sagemaker(aws, monkeypatch, tmp_path):
@@ -148,7 +148,7 @@ def test_deploy_huggingface_end_to_end_then_nothing_is_left(aws, capsys):
         for arn in (model["ModelArn"], config["EndpointConfigArn"], endpoint["EndpointArn"]):
             tags = tags_of(aws, arn)
             assert tags["project"] == "rerank-lab"
-            assert tags[sm.RUN_TAG] == deployment.name
+            assert tags[sm.account.RUN_TAG] == deployment.name
             assert tags[sm.OWNER_TAG] == f"arn:aws:sts::{ACCOUNT}:user/moto"
         assert boto3.client("s3").list_buckets()["Buckets"] == []  # no SDK default bucket
     assert leftovers(aws) == []
@@ -258,7 +258,7 @@ def test_cleanup_carries_on_past_a_failure_and_reports_it(aws, monkeypatch):
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Delete")
 
     monkeypatch.setattr(aws.sagemaker, "delete_endpoint_config", denied)
-    with pytest.raises(sm.CleanupIncomplete, match="AccessDeniedException"):
+    with pytest.raises(sm.cleanup.CleanupIncomplete, match="AccessDeniedException"):
         with sm.cleaned_up(deployment, clients=aws, poll_s=0):
             pass  # the block succeeded: an incomplete cleanup must not pass silently
     assert leftovers(aws) == [f"config {deployment.name}"]  # endpoint and model still went

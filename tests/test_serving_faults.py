@@ -58,7 +58,7 @@ def faulty_model(random_head_cross_encoder_dir, tmp_path_factory):
     (folder / "exported").mkdir()
     (folder / "exported" / "backend.json").write_text(json.dumps({"activation": "none"}))
     ignore = shutil.ignore_patterns("__pycache__", "exported_backends.py")
-    shutil.copytree(sm.CODE_DIR, folder / "code", ignore=ignore)
+    shutil.copytree(sm.contract.CODE_DIR, folder / "code", ignore=ignore)
     (folder / "code" / "exported_backends.py").write_text(FAULTY_BACKEND)
     return folder
 
@@ -159,7 +159,7 @@ def archive_of(folder, names, model_dir):
     with tarfile.open(archive, "w:gz") as tar:
         for name in names:
             tar.add(model_dir / name, arcname=name)
-        for path in sorted(sm.CODE_DIR.glob("*.py")):
+        for path in sorted(sm.contract.CODE_DIR.glob("*.py")):
             tar.add(path, arcname=f"code/{path.name}")
     return archive
 
@@ -183,17 +183,21 @@ def unloadable(random_head_cross_encoder_dir, real_server, tmp_path_factory):
             base = folder / "serve"
             base.mkdir()
             archive = archive_of(folder, files, random_head_cross_encoder_dir)
-            sm.unpack_model(archive, base / "model")
-            port = sm.free_port()
+            sm.package.unpack_model(archive, base / "model")
+            port = sm.local.free_port()
             while port in ports:  # the first server may not listen yet
-                port = sm.free_port()
+                port = sm.local.free_port()
             ports.append(port)
-            endpoint = sm.start_server(base, port, "huggingface", sm.server_env(base, port, env))
+            endpoint = sm.local.start_server(
+                base, port, "huggingface", sm.local.server_env(base, port, env)
+            )
             servers[name] = (endpoint, folder)
         yield servers
     finally:  # side by side: MMS takes seconds to stop after SIGTERM
         with ThreadPoolExecutor(max_workers=2) as pool:
-            stops = [pool.submit(sm.stop_process_group, e.process) for e, _ in servers.values()]
+            stops = [
+                pool.submit(sm.local.stop_process_group, e.process) for e, _ in servers.values()
+            ]
         for stop in stops:
             stop.result()
 

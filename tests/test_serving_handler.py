@@ -344,7 +344,7 @@ def test_a_load_failure_that_may_pass_is_retried_under_a_model_server(
 def test_an_exported_torch_model_never_loads_a_pickle(monkeypatch, tmp_path):
     import transformers
 
-    exported = sm.load_code_module("exported_backends")
+    exported = sm.contract.load_code_module("exported_backends")
     seen = {}
 
     def from_pretrained(path, **kwargs):
@@ -429,13 +429,13 @@ def test_a_distilbert_reranker_saved_by_transformers_5_serves_on_transformers_4(
     DistilBertForSequenceClassification(config).save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     assert "token_type_ids" in tokenizer("a", "b")  # what the model must not be given
-    code = sm.IMPORT_INFERENCE + (
+    code = sm.contract.IMPORT_INFERENCE + (
         "import json; model = inference.model_fn(sys.argv[3]); "
         "print(json.dumps(model.score([('What is the plan?', 'Lower costs.'), ('q', 'd')])))"
     )
     loader = sm.contract.__file__
     served = subprocess.run(
-        [serve_venv_python, "-c", code, loader, str(sm.CODE_DIR), str(tmp_path)],
+        [serve_venv_python, "-c", code, loader, str(sm.contract.CODE_DIR), str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert served.returncode == 0, served.stderr[-2000:]

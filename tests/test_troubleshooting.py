@@ -159,11 +159,11 @@ def test_langchain_text_pairs_against_the_seed_handler_is_a_type_error(
     ):
         assert len(endpoint.score(pairs, key="pairs")) == 1  # the seed handler reads "pairs"
         langchain_default = SagemakerEndpointCrossEncoder(
-            endpoint_name="seed-page", region_name=sm.REGION
+            endpoint_name="seed-page", region_name=sm.runtime.REGION
         )
         with pytest.raises(ValueError) as info:
             langchain_default.score(pairs)  # its content handler sends "text_pairs"
-        if sm.java_available():  # multi-model-server logs the worker's traceback
+        if sm.local.java_available():  # multi-model-server logs the worker's traceback
             log = log_once_written(endpoint, "TypeError: CrossEncoder.__call__()")
             assert "TypeError: CrossEncoder.__call__() got an unexpected keyword argument" in log
     message = str(info.value)
@@ -187,16 +187,18 @@ def test_without_code_inference_py_the_toolkit_runs_its_default_pipeline(
 
     # `tar czf model.tar.gz model/` from the parent folder: everything lands under model/
     folder = tmp_path / "model"
-    shutil.copytree(sm.CODE_DIR, folder / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        sm.contract.CODE_DIR, folder / "code", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(random_head_cross_encoder_dir / "config.json", folder)
     nested_tar = tmp_path / "nested.tar.gz"
     with tarfile.open(nested_tar, "w:gz") as tar:
         tar.add(folder, arcname="model")
     names = [line.split()[-1] for line in sm.archive_listing(nested_tar)]
     assert "model/code/inference.py" in names and "code/inference.py" not in names
-    nested = sm.unpack_model(nested_tar, tmp_path / "opt-ml-nested")
+    nested = sm.package.unpack_model(nested_tar, tmp_path / "opt-ml-nested")
     no_code = random_head_cross_encoder_dir  # weights at the root, but no code/ folder
-    packaged = sm.unpack_model(
+    packaged = sm.package.unpack_model(
         random_head_cross_encoder_dir, tmp_path / "opt-ml-packaged"
     )  # adds our code/
 
@@ -252,7 +254,9 @@ def test_a_request_over_the_token_budget_answers_413(random_head_cross_encoder_d
     assert context.status == 413
     message = json.loads(answer)["message"]
     assert message.startswith("too_many_tokens: 17 pairs hold 2176 tokens, at most 2048 per")
-    aws = sm.model_error_body("rerank", 413, answer)["Message"]  # what boto3's ModelError says
+    aws = sm.runtime.model_error_body("rerank", 413, answer)[
+        "Message"
+    ]  # what boto3's ModelError says
     assert aws.startswith('Received client error (413) from primary with message "{"code": 413')
     assert 'Received client error (413) from primary with message "{"code": 413' in DOC
     assert '"type": "RequestError", "message": "too_many_tokens: ..."' in DOC

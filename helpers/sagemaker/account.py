@@ -1,8 +1,7 @@
-"""Who deploys, and what one deployment is called and tagged (notebooks 04 and 07; plumbing).
+"""One deployment's unique name, owner and tags (notebooks 04 and 07; plumbing).
 
-One unique name per run (``rerank-lab...``) on its model, endpoint config and endpoint, and three
-tags on everything: ``project=rerank-lab``, ``rerank-lab:run`` and ``rerank-lab:owner``, a person
-even on a shared role (``owner_of``). Cleanup deletes only what carries your owner tag.
+Everything a run creates is tagged ``project=rerank-lab``, ``rerank-lab:run`` and
+``rerank-lab:owner`` (a person, even on a shared role); cleanup deletes only what is yours.
 """
 
 from __future__ import annotations
@@ -20,18 +19,15 @@ from helpers.sagemaker.runtime import session_region
 TUTORIAL_TAG = {"Key": "project", "Value": "rerank-lab"}
 RUN_TAG = "rerank-lab:run"
 OWNER_TAG = "rerank-lab:owner"
-NAME_PREFIX = "rerank-lab"  # every name unique_name returns starts with it (sweep filters on it)
-# What SageMaker Studio and notebook instances write on the machine (and nothing else does).
-RESOURCE_METADATA = "/opt/ml/metadata/resource-metadata.json"
+NAME_PREFIX = "rerank-lab"  # every unique_name starts with it (the sweep filters on it)
+RESOURCE_METADATA = "/opt/ml/metadata/resource-metadata.json"  # Studio and notebook instances
 METADATA_ENV = "RERANK_SAGEMAKER_METADATA"  # another path, for tests
-# Statuses in which AWS refuses to delete an endpoint: wait until it leaves them.
-ENDPOINT_BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack")
+ENDPOINT_BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack")  # not deletable
 
 
 @dataclass
 class Deployment:
-    """What one run creates: a model, endpoint config and endpoint named ``name``, plus the
-    transform jobs and scalable targets it lists (cleanup touches those and nothing else)."""
+    """A run's model, endpoint config and endpoint (``name``), and its listed jobs and targets."""
 
     name: str
     region: str
@@ -56,8 +52,7 @@ class Deployment:
 
 
 def unique_name(base: str = NAME_PREFIX) -> str:
-    """Return ``rerank-lab...-YYYYmmdd-HHMMSS-xxxxxx`` (at most 63 characters; random hex: two
-    runs in the same second never share a name)."""
+    """Return ``rerank-lab...-YYYYmmdd-HHMMSS-xxxxxx``, at most 63 characters."""
     suffix = time.strftime("-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
     base = re.sub(r"[^A-Za-z0-9-]+", "-", base).strip("-")
     if not base.startswith(NAME_PREFIX):
@@ -74,9 +69,8 @@ def sagemaker_metadata() -> dict | None:
 
 
 def owner_of(arn: str, metadata: dict | None = None) -> str:
-    """Return the person behind a caller ARN, as a tag value: Studio's user profile (a domain's
-    users may share one role and session name), else an assumed role's ARN with its session name,
-    else a notebook instance's ARN, else the IAM user's ARN."""
+    """Return the person behind a caller ARN as a tag value: Studio's user profile, else an
+    assumed role's ARN (with its session), else a notebook instance's ARN, else the user's."""
     metadata = metadata or {}
     if metadata.get("UserProfileName"):
         account = arn.split(":")[4]
@@ -89,7 +83,7 @@ def owner_of(arn: str, metadata: dict | None = None) -> str:
 
 
 def caller_identity(sts, metadata: dict | None = None) -> str:
-    """Return the owner tag of whoever holds these credentials (``owner_of`` says who that is)."""
+    """Return the owner tag of whoever holds these credentials."""
     if metadata is None:
         metadata = sagemaker_metadata()
     return owner_of(sts.get_caller_identity()["Arn"], metadata)

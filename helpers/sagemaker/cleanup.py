@@ -1,10 +1,8 @@
 """Delete what one run created on AWS, and nothing else (notebooks 04 and 07; plumbing).
 
-``delete_run(deployment)`` finds the run's resources by their unique name and deletes only those
-tagged with that run and its owner; ``cleaned_up`` calls it in ``finally``. A scalable target is
-touched only if the run registered it. Order: stop transform jobs, deregister scalable targets
-(and their policies), then the endpoint (``Creating`` waited out), endpoint config, model. A
-failure is reported and the next resource tried. ``tools.aws`` sweeps a region the same way.
+Only resources tagged with the run and its owner go, in this order: transform jobs (stopped),
+scalable targets (with their policies), endpoint (``Creating`` waited out), endpoint config,
+model. A failure is reported and the next one tried. ``tools.aws`` sweeps a region the same way.
 """
 
 from __future__ import annotations
@@ -28,13 +26,7 @@ KINDS = ("transform job", "scalable target", "endpoint", "endpoint config", "mod
 Clients = namedtuple("Clients", "sagemaker autoscaling region")
 
 
-@dataclass(frozen=True)
-class Resource:
-    """One AWS resource: a kind of ``KINDS`` and a name (a scalable target: its resource id)."""
-
-    kind: str
-    name: str
-
+class Resource(namedtuple("Resource", "kind name")):  # a scalable target's name: its resource id
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"
 
@@ -69,15 +61,11 @@ def aws_clients(region: str | None = None) -> Clients:
     import boto3
 
     region = session_region(region)
-    return Clients(
-        boto3.client("sagemaker", region_name=region),
-        boto3.client("application-autoscaling", region_name=region),
-        region,
-    )
+    make = lambda service: boto3.client(service, region_name=region)  # noqa: E731
+    return Clients(make("sagemaker"), make("application-autoscaling"), region)
 
 
 def cleanup_command(region: str) -> str:
-    """Return the shell command that finishes a cleanup later."""
     return f"python -m tools.aws cleanup --delete --region {region}"
 
 
@@ -93,8 +81,8 @@ def delete_run(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15) 
 
 @contextmanager
 def cleaned_up(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15):
-    """Run a block, then ``delete_run`` whatever happened and print its report; raise
-    ``CleanupIncomplete`` if the block succeeded but something could not be deleted."""
+    """Run a block, then ``delete_run`` and print its report; raise ``CleanupIncomplete`` if the
+    block succeeded but something could not be deleted."""
     body_failed = True
     try:
         yield deployment
@@ -107,11 +95,7 @@ def cleaned_up(deployment: Deployment, *, clients=None, wait_s=1800, poll_s=15):
 
 
 def delete_resources(clients: Clients, resources, required: dict, wait_s, poll_s) -> CleanupReport:
-    """Delete each resource that exists and carries ``required`` tags; report, never stop early.
-
-    A scalable target has no tags of its own here: it goes with its endpoint (or, the endpoint
-    gone, because its id holds the run's unique name).
-    """
+    """Delete each resource that exists and carries ``required`` tags; report, never stop early."""
     report = CleanupReport()
     for resource in resources:
         try:
@@ -137,7 +121,7 @@ def delete_resources(clients: Clients, resources, required: dict, wait_s, poll_s
     return report
 
 
-def _delete_transform_job(clients, name, wait_s, poll_s) -> str:
+def _stop_transform_job(clients, name, wait_s, poll_s) -> str:
     status = clients.sagemaker.describe_transform_job(TransformJobName=name)["TransformJobStatus"]
     if status != "InProgress":
         return f" (already {status}: jobs are not deleted, only stopped)"
@@ -145,13 +129,8 @@ def _delete_transform_job(clients, name, wait_s, poll_s) -> str:
     return " (stopped: a job is billed until it ends)"
 
 
-def _delete_scalable_target(clients, resource_id, wait_s, poll_s) -> str:
-    target = {
-        "ServiceNamespace": "sagemaker",
-        "ResourceId": resource_id,
-        "ScalableDimension": SCALABLE_DIMENSION,
-    }
-    aas = clients.autoscaling
+def _deregister_scalable_target(clients, resource_id, wait_s, poll_s) -> str:
+    aas, target = clients.autoscaling, scalable_target(resource_id)
     policies = aas.describe_scaling_policies(**target)["ScalingPolicies"]
     for policy in policies:
         aas.delete_scaling_policy(PolicyName=policy["PolicyName"], **target)
@@ -179,22 +158,20 @@ def _delete_endpoint(clients, name, wait_s, poll_s) -> str:
     return ""
 
 
-def _delete_endpoint_config(clients, name, wait_s, poll_s) -> str:
-    clients.sagemaker.delete_endpoint_config(EndpointConfigName=name)
-    return ""
+def _deleter(operation: str, parameter: str):
+    def delete(clients, name, wait_s, poll_s) -> str:
+        getattr(clients.sagemaker, operation)(**{parameter: name})
+        return ""
 
-
-def _delete_model(clients, name, wait_s, poll_s) -> str:
-    clients.sagemaker.delete_model(ModelName=name)
-    return ""
+    return delete
 
 
 DELETERS = {
-    "transform job": _delete_transform_job,
-    "scalable target": _delete_scalable_target,
+    "transform job": _stop_transform_job,
+    "scalable target": _deregister_scalable_target,
     "endpoint": _delete_endpoint,
-    "endpoint config": _delete_endpoint_config,
-    "model": _delete_model,
+    "endpoint config": _deleter("delete_endpoint_config", "EndpointConfigName"),
+    "model": _deleter("delete_model", "ModelName"),
 }
 DESCRIBE = {  # kind -> (describe operation, its name parameter, the ARN key of its answer)
     "transform job": ("describe_transform_job", "TransformJobName", "TransformJobArn"),
@@ -204,19 +181,25 @@ DESCRIBE = {  # kind -> (describe operation, its name parameter, the ARN key of 
 }
 
 
+def scalable_target(resource_id: str) -> dict:
+    """Return the keys that name a variant's scalable target in Application Auto Scaling."""
+    return {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": resource_id,
+        "ScalableDimension": SCALABLE_DIMENSION,
+    }
+
+
 def _tags_of(clients: Clients, resource: Resource, owner=()) -> list[dict] | None:
-    """Return a resource's tags, or None when it does not exist."""
+    """Return a resource's tags, or None when it does not exist (a scalable target: its
+    endpoint's tags; the endpoint gone, its run's, as only delete_run passes a target's id)."""
     if resource.kind == "scalable target":
-        found = clients.autoscaling.describe_scalable_targets(
-            ServiceNamespace="sagemaker",
-            ResourceIds=[resource.name],
-            ScalableDimension=SCALABLE_DIMENSION,
-        )["ScalableTargets"]
-        if not found:
+        target = scalable_target(resource.name)
+        target["ResourceIds"] = [target.pop("ResourceId")]
+        if not clients.autoscaling.describe_scalable_targets(**target)["ScalableTargets"]:
             return None
         endpoint = Resource("endpoint", resource.name.split("/")[1])
         tags = _tags_of(clients, endpoint)
-        # Endpoint gone: only delete_run gets here, for a target its own run registered.
         run = [TUTORIAL_TAG, {"Key": RUN_TAG, "Value": endpoint.name}, *owner]
         return run if tags is None else tags
     operation, parameter, arn_key = DESCRIBE[resource.kind]
@@ -239,8 +222,8 @@ def _is_missing(err: Exception) -> bool:
     """Return True for SageMaker's "Could not find ..." (a ValidationException)."""
     error = getattr(err, "response", {}).get("Error", {})
     message = error.get("Message", "").lower()
-    return error.get("Code") == "ValidationException" and (
-        "could not find" in message or "does not exist" in message or "not found" in message
+    return error.get("Code") == "ValidationException" and any(
+        words in message for words in ("could not find", "does not exist", "not found")
     )
 
 

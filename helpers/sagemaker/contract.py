@@ -1,7 +1,5 @@
-"""Where the endpoint code lives (``serving/code``), and importing it in this process (plumbing).
-
-The client side imports only ``rerank_schema.py``: one contract for client and endpoint.
-"""
+"""Where the endpoint code lives (serving/code), and importing it in this process (plumbing);
+the client side imports only rerank_schema.py: one contract for client and endpoint."""
 
 from __future__ import annotations
 
@@ -12,18 +10,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIR = ROOT / "serving" / "code"
-# What every endpoint of this handler sets. MMS reads SAGEMAKER_MODEL_SERVER_TIMEOUT as MINUTES;
-# the _SECONDS variable (sagemaker-inference >= 1.10) wins where known. It also bounds model_fn:
-# 120 s covers a cold load of bge-reranker-base and frees a stuck worker a minute after
-# SageMaker's 60 s invocation limit (serving/README.md).
+# What every endpoint of this handler sets: MMS reads the first in MINUTES, the _SECONDS one wins
+# where known; 120 s covers a cold model_fn and frees a stuck worker (serving/README.md).
 ENDPOINT_ENV = {
     "SAGEMAKER_MODEL_SERVER_TIMEOUT": "2",
     "SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS": "120",
 }
 
 
-# The same loader in another interpreter (.venv-serve), which cannot import helpers/: prepend
-# this to `python -c` code and pass contract.py's path and the code folder as argv[1] and [2].
+# load_handler in .venv-serve (no helpers/ there): argv[1] is contract.py, argv[2] the code folder.
 IMPORT_INFERENCE = (
     "import runpy, sys; inference = runpy.run_path(sys.argv[1])['load_handler'](sys.argv[2])\n"
 )
@@ -35,7 +30,6 @@ def load_code_module(name: str, code_dir=CODE_DIR):
 
 
 def _load_code_module(name: str, path: Path):
-    """Import a file under its own name (its folder's siblings import it by that name)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # before exec: dataclasses look their module up there

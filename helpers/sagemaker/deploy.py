@@ -1,8 +1,5 @@
-"""What notebook 04's deploy cell calls around the SDK: the checked SDK import, the role, the
-upload to a bucket in the endpoint's region, and a smoke invocation (plumbing, not the lesson).
-
-The SageMaker SDK v2 (``pip install "sagemaker>=2.254,<3"``) is needed to deploy, not to clean up.
-"""
+"""Around the SDK calls of notebooks 04 and 07: the checked SDK import, the role, the upload,
+a smoke invocation (plumbing). Deploying needs ``pip install "sagemaker>=2.254,<3"``."""
 
 from __future__ import annotations
 
@@ -16,9 +13,7 @@ from helpers.sagemaker.runtime import invoke_scores, session_region
 
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
 SMOKE_PAIRS = [("smoke test", "a smoke test checks that the model answers")]
-# The newest Hugging Face inference DLC that sagemaker 2.257.7 knows (image tag
-# 2.6.0-transformers4.51.3-{cpu,gpu}-py312-...); the SDK knows it from 2.254.0 on, and an older
-# SDK fails at deploy with "Unsupported huggingface version".
+# The newest Hugging Face inference image sagemaker 2.257.7 knows (2.254 and later know it).
 HF_DLC = {"transformers_version": "4.51.3", "pytorch_version": "2.6.0", "py_version": "py312"}
 SDK_FLOOR = (2, 254)
 SDK_PIN = f"sagemaker>={SDK_FLOOR[0]}.{SDK_FLOOR[1]},<3"
@@ -60,11 +55,8 @@ def import_sdk():
 
 
 def execution_role() -> str:
-    """Return SAGEMAKER_ROLE_ARN; else, only in Studio or a notebook instance, their role.
-
-    Elsewhere ``sagemaker.get_execution_role()`` returns your own SSO or assumed role, which
-    SageMaker usually cannot assume: the deploy would fail later with a less clear error.
-    """
+    """Return SAGEMAKER_ROLE_ARN; else, only in Studio or a notebook instance, their role
+    (elsewhere the SDK returns your own role, which SageMaker usually cannot assume)."""
     if os.environ.get(ROLE_ENV):
         return os.environ[ROLE_ENV]
     how = (
@@ -85,11 +77,7 @@ def execution_role() -> str:
 
 
 def upload_model(archive, bucket: str, region: str | None = None, prefix="rerank-lab") -> str:
-    """Upload model.tar.gz to a bucket in the endpoint's region; return its s3:// URI.
-
-    SageMaker reads the archive from the endpoint's own region: a bucket elsewhere fails at
-    deploy (PermanentRedirect, AuthorizationHeaderMalformed), so it is checked first.
-    """
+    """Upload model.tar.gz to a bucket, checked to be in the endpoint's region; return its URI."""
     import boto3
 
     region = session_region(region)
@@ -107,9 +95,8 @@ def upload_model(archive, bucket: str, region: str | None = None, prefix="rerank
 
 
 def smoke_test(runtime, name: str, wait_s: float = 300, pause_s: float = 15) -> list[float]:
-    """Invoke until one answer comes, for at most wait_s; check it (/ping says 200 even when
-    model_fn failed). A serverless endpoint's first call after creation or idle can time out
-    while its container starts (a cold start): that, and 5xx or throttling, are retried."""
+    """Invoke until one finite answer comes, for at most wait_s (retrying a cold start's timeout,
+    5xx and throttling): /ping says 200 even when model_fn failed."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -129,7 +116,6 @@ RETRIED = ("ThrottlingException", "ServiceUnavailable", "InternalFailure", "Mode
 
 
 def _worth_retrying(err: Exception) -> bool:
-    """Return True for a cold start's timeout, a 5xx from the model, throttling, a read timeout."""
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import ReadTimeoutError
 

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from helpers.sagemaker.account import METADATA_ENV
 from helpers.sagemaker.runtime import patched_env
 
-# Variables that would send boto3 elsewhere than moto, or to the instance metadata service.
 HIDDEN = (
     "AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER",
     "AWS_SESSION_TOKEN",
@@ -18,12 +17,7 @@ FAKE_ROLE = "arn:aws:iam::123456789012:role/rerank-lab-sagemaker"
 
 @contextmanager
 def fake_aws(region: str = "eu-west-1") -> Iterator[None]:
-    """Run a block against moto with dummy credentials in ``region``; restore the environment.
-
-    Every boto3 call inside goes to moto, even with real credentials configured: nothing created
-    in the block exists on AWS, and nothing outlives it. The machine's SageMaker Studio metadata
-    is hidden too (the owner is moto's user, not your Studio profile).
-    """
+    """Send every boto3 call of a block to moto (dummy credentials, Studio metadata hidden)."""
     from moto import mock_aws
 
     values = dict.fromkeys(HIDDEN) | {

@@ -1,8 +1,5 @@
-"""Serve a model locally with SageMaker's own model server from .venv-serve (plumbing).
-
-multi-model-server + the Hugging Face toolkit (``bash serving/make_serve_venv.sh``); without Java,
-the toolkit's handler behind ``http.server`` (``serving/local_server.py``).
-"""
+"""Serve a model locally with SageMaker's own model server from .venv-serve (plumbing): MMS and
+the Hugging Face toolkit, or without Java the toolkit's handler behind http.server."""
 
 from __future__ import annotations
 
@@ -43,8 +40,8 @@ def free_port(low: int = 20000, high: int = 32766) -> int:
 
 
 def java_available() -> bool:
-    """Return True when a Java runtime (needed by multi-model-server) is on this machine."""
-    if os.environ.get("RERANK_NO_JAVA"):  # try the fallback on a machine that has Java
+    """Return True when multi-model-server's Java runtime is here (RERANK_NO_JAVA: pretend not)."""
+    if os.environ.get("RERANK_NO_JAVA"):
         return False
     java_home = os.environ.get("JAVA_HOME")
     return bool(shutil.which("java") or (java_home and Path(java_home, "bin", "java").exists()))
@@ -60,7 +57,7 @@ def serve_python() -> Path:
 
 @dataclass
 class LocalEndpoint:
-    """A running local endpoint: the SageMaker container contract on ``url``."""
+    """A running local endpoint: SageMaker's container contract on ``url``."""
 
     url: str
     base_dir: Path
@@ -68,7 +65,7 @@ class LocalEndpoint:
     process: subprocess.Popen
 
     def request(self, body, content_type="application/json", accept="application/json", timeout=60):
-        """POST /invocations; return (status, content type, body bytes), errors included."""
+        """POST /invocations; return (status, content type, body), errors included."""
         data = body.encode() if isinstance(body, str) else body
         headers = {k: v for k, v in (("Content-Type", content_type), ("Accept", accept)) if v}
         req = urllib.request.Request(f"{self.url}/invocations", data=data, headers=headers)
@@ -103,14 +100,14 @@ class LocalEndpoint:
 
 
 def server_env(base_dir, port: int, extra: dict | None = None) -> dict:
-    """Return the model server's environment: ENDPOINT_ENV, port, temp dirs, 1 worker, 1 thread."""
+    """Return the server's environment: ENDPOINT_ENV, port, its own TMPDIR, 1 worker, 1 thread."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     tmp = Path(base_dir, "tmp")
     tmp.mkdir(exist_ok=True)
     env.update(ENDPOINT_ENV)
     env.update(
         SAGEMAKER_BIND_TO_PORT=str(port),
-        TMPDIR=str(tmp),  # MMS keeps its pid file there: one per server
+        TMPDIR=str(tmp),  # MMS's pid file: one per server
         TEMP=str(tmp),
         SAGEMAKER_MODEL_SERVER_WORKERS=os.environ.get("SAGEMAKER_MODEL_SERVER_WORKERS", "1"),
         RERANKER_NUM_THREADS=os.environ.get("RERANKER_NUM_THREADS", "1"),
@@ -140,7 +137,7 @@ def serve_locally(
 
 
 def start_server(base: Path, port: int, handler: str, env: dict) -> LocalEndpoint:
-    """Start MMS (or, without Java, the toolkit's handler behind http.server) in its own group."""
+    """Start MMS (without Java: serving/local_server.py) in its own process group."""
     script = LAUNCHER if java_available() else FALLBACK_SERVER
     if script == FALLBACK_SERVER:
         print("No Java runtime found: multi-model-server cannot run. Falling back to the")
@@ -161,8 +158,7 @@ def start_server(base: Path, port: int, handler: str, env: dict) -> LocalEndpoin
     return LocalEndpoint(f"http://127.0.0.1:{port}", base, log_path, process)
 
 
-# Stops the server's process group when the process that started it dies without stopping it
-# (a kernel killed with SIGKILL runs no atexit); a child of this process, stopped with the server.
+# Kills the server's group once this process dies without stopping it (a SIGKILLed kernel).
 WATCHDOG = """
 import os, signal, sys, time
 parent, group = int(sys.argv[1]), int(sys.argv[2])
@@ -177,16 +173,15 @@ WATCHDOGS: dict[int, subprocess.Popen] = {}  # by the server's process group
 
 
 def watch_parent(group: int) -> None:
-    """Stop the server's process group if this process dies without stopping it."""
     WATCHDOGS[group] = subprocess.Popen(
         [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(group)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        start_new_session=True,  # out of reach of a kill aimed at the kernel's process group
+        start_new_session=True,  # out of reach of a kill aimed at the kernel's group
     )  # fmt: skip
 
 
 def wait_until_ready(endpoint: LocalEndpoint, timeout: float = 240) -> None:
-    """Wait for /ping, then warm up with one invocation (/ping answers before model_fn ends)."""
+    """Wait for /ping, then one warm-up invocation (/ping answers before model_fn ends)."""
     body = load_schema().encode_request([("warm-up", "warm-up")])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and endpoint.process.poll() is None:
@@ -225,7 +220,7 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10) -> None:
 
 def group_alive(process: subprocess.Popen) -> bool:
     """Return True while any process of the server's group lives (the launcher reaped)."""
-    process.poll()  # reap the launcher itself
+    process.poll()
     try:
         os.killpg(process.pid, 0)
     except ProcessLookupError:

@@ -1,8 +1,5 @@
-"""model.tar.gz: write it, list it, unpack it as SageMaker does (notebooks 04 to 07; plumbing).
-
-It ships only what ``inference.py`` loads (config, tokenizer, one copy of the weights,
-safetensors preferred), the files themselves, never a cache snapshot's links into ``blobs/``.
-"""
+"""model.tar.gz: write, list and unpack it as SageMaker does (notebooks 04 to 07; plumbing).
+It ships what inference.py loads: config, tokenizer, one copy of the weights, as files."""
 
 from __future__ import annotations
 
@@ -19,18 +16,18 @@ CONFIG_AND_TOKENIZER = (
     "special_tokens_map.json", "added_tokens.json", "sentencepiece.bpe.model", "spiece.model",
     "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt",
 )  # fmt: skip
-# One copy of the weights, in order of preference: a single file, else an index and its shards.
 WEIGHTS = (
-    "model.safetensors", "model.safetensors.index.json",
-    "pytorch_model.bin", "pytorch_model.bin.index.json",
-)  # fmt: skip
-# An exported (ONNX/OpenVINO) model that inference.py loads through code/exported_backends.py.
-EXPORTED = "exported"
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)  # fmt: skip (in order of preference: one file, else an index and its shards)
+EXPORTED = "exported"  # an ONNX/OpenVINO export, shipped whole with its backend.json
 EXPORTED_MARKER = Path(EXPORTED, "backend.json")
 
 
 def weight_files(model_dir) -> list[Path]:
-    """Return the one set of weights a model folder should ship (safetensors preferred)."""
+    """Return the one set of weights to ship (safetensors preferred)."""
     folder = Path(model_dir)
     for name in WEIGHTS:
         path = folder / name
@@ -46,7 +43,7 @@ def serving_files(model_dir) -> list[Path]:
     """Return the files inference.py needs from a model folder; fail clearly if it cannot work."""
     folder = Path(model_dir)
     exported = []
-    if (folder / EXPORTED_MARKER).is_file():  # an exported model ships whole, with backend.json
+    if (folder / EXPORTED_MARKER).is_file():
         exported = sorted(p for p in (folder / EXPORTED).rglob("*") if p.is_file())
     configs = [folder / name for name in CONFIG_AND_TOKENIZER if (folder / name).is_file()]
     weights = weight_files(folder)
@@ -78,7 +75,7 @@ def package_model(model_dir, out_path, code_dir=None) -> Path:
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(out_path.name + ".partial")
-    try:  # dereference: a cache snapshot's links are stored as the files they point to
+    try:  # dereference: a cache snapshot's links go in as the files they point to
         with tarfile.open(partial, "w:gz", dereference=True) as tar:
             for path in files:
                 tar.add(path, arcname=path.relative_to(model_dir).as_posix())

@@ -1,7 +1,7 @@
-"""Call an endpoint as an application does, boto3 and LangChain (notebook 04; plumbing).
+"""Call an endpoint with boto3, locally through a stand-in for the runtime API (plumbing).
 
-``runtime_bridge`` answers sagemaker-runtime's ``POST /endpoints/{name}/invocations`` for local
-endpoints, so the real boto3 client (signing, error parsing) runs unchanged against them.
+``runtime_bridge`` answers ``POST /endpoints/{name}/invocations`` for local endpoints, so the real
+boto3 client runs unchanged; notebook 04 writes the LangChain client on its page.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from helpers.sagemaker.contract import load_schema
 
 REGION = "us-east-1"  # the local bridge's and moto's; AWS calls use session_region()
 INVOCATION_TIMEOUT_S = 60  # SageMaker's limit for a real-time endpoint's answer
-# What SageMaker accepts in one request body: real-time endpoints 6 MB, serverless 4 MB.
-MAX_BODY_BYTES = {"real-time": 6 * 1024 * 1024, "serverless": 4 * 1024 * 1024}
 TIMED_OUT = (  # what SageMaker answers then (a 424 ModelError, original status 0)
     "Your invocation timed out while waiting for a response from container primary. Review the "
     "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
@@ -116,19 +113,19 @@ def local_aws_env(bridge_url: str, region: str = REGION) -> dict:
 def patched_env(values: dict) -> Iterator[None]:
     """Set environment variables for a block (a value None removes one), then restore them."""
     saved = {key: os.environ.get(key) for key in values}
+    _set_env(values)
+    try:
+        yield
+    finally:
+        _set_env(saved)
+
+
+def _set_env(values: dict) -> None:
     for key, value in values.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def session_region(region: str | None = None) -> str:
@@ -144,8 +141,7 @@ def session_region(region: str | None = None) -> str:
 
 
 def client_config():
-    """Return botocore's Config for endpoint calls: wait past SageMaker's 60 s (botocore's own 60
-    s would race it); standard retries resend throttling and 5xx, never a ModelError (424)."""
+    """Return botocore's Config: wait past SageMaker's 60 s; retry throttling and 5xx, not 424."""
     from botocore.config import Config
 
     return Config(
@@ -172,35 +168,6 @@ def runtime_client(endpoint_url: str | None = None, region: str | None = None):
     )
 
 
-def split_calls(pairs, max_pairs: int, max_bytes: int = MAX_BODY_BYTES["real-time"]) -> list:
-    """Split pairs into equal calls of at most max_pairs pairs and max_bytes of JSON body each."""
-    pairs = list(pairs)
-    if not pairs:
-        return []
-    calls = -(-len(pairs) // max_pairs)
-    size = -(-len(pairs) // calls)
-    out = []
-    for start in range(0, len(pairs), size):
-        out += _split_by_bytes(pairs[start : start + size], max_bytes)
-    return out
-
-
-def _split_by_bytes(pairs: list, max_bytes: int) -> list:
-    schema = load_schema()
-    overhead = len(schema.encode_request([]))
-    calls, current, size = [], [], overhead
-    for pair in pairs:
-        length = len(schema.encode_request([pair])) - overhead + 2  # its "[q, d]" and ", "
-        if overhead + length > max_bytes:
-            raise ValueError(f"one pair is {length} bytes: over the {max_bytes}-byte body limit")
-        if current and size + length > max_bytes:
-            calls.append(current)
-            current, size = [], overhead
-        current.append(pair)
-        size += length
-    return calls + [current]
-
-
 def invoke_scores(client, endpoint_name: str, pairs, key: str = "pairs") -> list[float]:
     """Score pairs with boto3's invoke_endpoint, using the shared contract."""
     schema = load_schema()
@@ -211,86 +178,3 @@ def invoke_scores(client, endpoint_name: str, pairs, key: str = "pairs") -> list
         Accept=schema.JSON,
     )
     return schema.decode_response(response["Body"].read(), expected=len(pairs))
-
-
-# --- LangChain ------------------------------------------------------------------------------
-
-
-def content_handler():
-    """Return a LangChain content handler that speaks rerank_schema (the endpoint's contract)."""
-    from langchain_community.cross_encoders.sagemaker_endpoint import CrossEncoderContentHandler
-
-    schema = load_schema()
-
-    class RerankContentHandler(CrossEncoderContentHandler):
-        def transform_input(self, text_pairs) -> bytes:
-            return schema.encode_request(text_pairs)
-
-        def transform_output(self, output) -> list[float]:
-            return schema.decode_response(output.read())
-
-    return RerankContentHandler()
-
-
-def sagemaker_cross_encoder(
-    endpoint_name: str,
-    region: str | None = None,
-    client=None,
-    max_pairs: int | None = None,
-    endpoint_env: dict | None = None,
-    serverless: bool = False,
-):
-    """Return a SagemakerEndpointCrossEncoder that splits long lists into calls that fit the
-    endpoint's limits (``endpoint_env``: its RERANKER_* variables) and 6 MB (4 MB serverless)."""
-    schema = load_schema()
-    env = endpoint_env or {}
-    max_length = int(env.get("RERANKER_MAX_LENGTH", 512))
-    region = client.meta.region_name if client is not None else session_region(region)
-    encoder = _splitting_cross_encoder()(
-        endpoint_name=endpoint_name,
-        region_name=region,
-        content_handler=content_handler(),
-        max_pairs=max_pairs or schema.Limits.from_env(env).pairs_per_call(max_length),
-        max_bytes=MAX_BODY_BYTES["serverless" if serverless else "real-time"],
-    )
-    encoder.client = client or runtime_client(region=region)  # the constructor ignores client=
-    return encoder
-
-
-@cache
-def _splitting_cross_encoder():
-    """Return LangChain's SagemakerEndpointCrossEncoder, taught to split what is too big."""
-    from langchain_community.cross_encoders import SagemakerEndpointCrossEncoder
-
-    class SplittingSagemakerCrossEncoder(SagemakerEndpointCrossEncoder):
-        """Scores any number of pairs (none too): calls that fit, halved on a 413 too big."""
-
-        max_pairs: int = 16
-        max_bytes: int = MAX_BODY_BYTES["real-time"]
-
-        def score(self, text_pairs):
-            scores = []
-            for call in split_calls(text_pairs, self.max_pairs, self.max_bytes):
-                scores += self._score_call(call)
-            return scores
-
-        def _score_call(self, pairs):
-            try:
-                return super().score(pairs)
-            except ValueError as error:  # LangChain wraps boto3's ClientError in a ValueError
-                if len(pairs) < 2 or _model_error_code(error) not in SPLIT_ON:
-                    raise
-            half = len(pairs) // 2
-            return self._score_call(pairs[:half]) + self._score_call(pairs[half:])
-
-    return SplittingSagemakerCrossEncoder
-
-
-SPLIT_ON = ("too_many_pairs", "too_many_tokens")  # a smaller call succeeds where these failed
-
-
-def _model_error_code(error: Exception) -> str | None:
-    """Return the contract's error code behind LangChain's wrapped ModelError, if any."""
-    cause = error.__cause__ or error.__context__  # LangChain raises without `from`
-    response = getattr(cause, "response", None) or {}
-    return load_schema().error_code(response.get("OriginalMessage", ""))

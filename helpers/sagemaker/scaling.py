@@ -1,12 +1,11 @@
-"""Register an endpoint's variant for autoscaling under a policy (notebook 07 and its exercise
-check); the policy itself is written on notebook 07's page. Cleanup deregisters the target."""
+"""Register an endpoint's variant for autoscaling under notebook 07's policy (plumbing)."""
 
 from __future__ import annotations
 
 from helpers.sagemaker.account import Deployment
-from helpers.sagemaker.cleanup import SCALABLE_DIMENSION
+from helpers.sagemaker.cleanup import scalable_target
 
-# vCPUs of the instance types the course names: SageMaker's CPUUtilization is the SUM over cores.
+# vCPUs of the course's instance types: SageMaker's CPUUtilization is the SUM over cores.
 VCPUS = {
     "ml.m5.large": 2, "ml.m5.xlarge": 4, "ml.m5.2xlarge": 8,
     "ml.c5.xlarge": 4, "ml.c5.2xlarge": 8, "ml.g5.xlarge": 4,
@@ -17,11 +16,7 @@ def enable_autoscaling(
     autoscaling, deployment: Deployment, policy: dict, min_instances=1, max_instances=4
 ) -> str:
     """Register the variant as a scalable target, attach the policy; return the policy's ARN."""
-    target = {
-        "ServiceNamespace": "sagemaker",
-        "ResourceId": deployment.scaling_resource_id,
-        "ScalableDimension": SCALABLE_DIMENSION,
-    }
+    target = scalable_target(deployment.scaling_resource_id)
     deployment.scalable_targets.append(deployment.scaling_resource_id)  # cleanup deregisters it
     autoscaling.register_scalable_target(
         **target,

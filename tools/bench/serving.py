@@ -60,7 +60,9 @@ def server_times(endpoint) -> dict[str, list[float]]:
 
 def serve_venv_times(model_path: str, requests: list, threads: int) -> list[float]:
     """Time the handler's score() in .venv-serve's Python, no server (milliseconds per call)."""
-    from helpers.sagemaker import CODE_DIR, IMPORT_INFERENCE, contract, serve_python
+    from helpers.sagemaker import contract
+    from helpers.sagemaker.contract import CODE_DIR, IMPORT_INFERENCE
+    from helpers.sagemaker.local import serve_python
 
     script = IMPORT_INFERENCE + (
         "import json, time\n"
@@ -83,10 +85,11 @@ def serve_venv_times(model_path: str, requests: list, threads: int) -> list[floa
 def bench_sagemaker(model_path: str, workload: Workload, settings: Settings, threads: int) -> dict:
     """Time each request through the local endpoint vs the same handler in-process."""
     from helpers import sagemaker
+    from helpers.sagemaker.local import java_available, serve_python
     from helpers.sagemaker.runtime import patched_env
 
     try:
-        sagemaker.serve_python()
+        serve_python()
     except FileNotFoundError as missing:
         raise NotAvailable(str(missing)) from None
     schema = sagemaker.load_schema()
@@ -99,7 +102,7 @@ def bench_sagemaker(model_path: str, workload: Workload, settings: Settings, thr
         stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
         endpoint = stack.enter_context(sagemaker.serve_locally(model_path, env=env))
         startup = time.perf_counter() - started
-        server = "multi-model-server" if sagemaker.java_available() else "fallback http.server"
+        server = "multi-model-server" if java_available() else "fallback http.server"
 
         def http(body: bytes, count: int):
             status, _, answer = endpoint.request(body)
