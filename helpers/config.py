@@ -73,8 +73,7 @@ def load_config() -> Config:
                   str(cache_dir()), hf_hub_offline())  # fmt: skip
 
 
-def _looks_like_path(name: str) -> bool:
-    # Hub ids are "name" or "org/name"; anything else is meant as a folder.
+def _looks_like_path(name: str) -> bool:  # Hub ids are "name" or "org/name"
     return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
 
 
@@ -89,16 +88,14 @@ def _cached_snapshot(repo_id: str) -> str | None:
         return None
 
 
-def _has_weights(folder: str) -> bool:
-    # An interrupted download leaves a snapshot folder without its weights: not a usable model.
+def _has_weights(folder: str) -> bool:  # an interrupted download leaves no weights
     return (Path(folder) / "config.json").is_file() and any(
         (Path(folder) / name).is_file() for name in WEIGHT_FILES
     )
 
 
 def resolve_model(name: str, variable: str) -> str:
-    """Return a loadable local path or Hub id for ``name``, or fail saying what to do
-    (``variable`` is the environment variable that chose the model)."""
+    """Return a loadable path or Hub id for ``name`` (set by ``variable``), or say what to do."""
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
     if _looks_like_path(name):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import platform
@@ -18,12 +19,10 @@ OPTIONAL = ("java", "aws credentials")
 
 def installed_versions(names) -> dict[str, str | None]:
     """Return {distribution: installed version, or None when missing}, importing none of them."""
-    versions = {}
-    for name in names:
-        try:
+    versions = dict.fromkeys(names)
+    for name in versions:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
     return versions
 
 
@@ -73,26 +72,19 @@ def machine_rows():
     ]  # fmt: skip
 
 
-# botocore's providers (by METHOD) that only read environment variables and local files, or
-# defer any network call until the credentials are used.
+# botocore's providers (by METHOD) that read only local state, or defer the network until used.
 LOCAL_PROVIDERS = {
-    "env": "environment variables",
-    "assume-role": "a profile that assumes a role",
+    "env": "environment variables", "assume-role": "a profile that assumes a role",
     "assume-role-with-web-identity": "web identity (AWS_WEB_IDENTITY_TOKEN_FILE or profile)",
-    "sso": "an IAM Identity Center (SSO) profile",
-    "shared-credentials-file": "~/.aws/credentials",
-    "login": "an `aws login` profile",
-    "config-file": "~/.aws/config",
-    "ec2-credentials-file": "the EC2 credentials file",
-    "boto-config": "the boto config file",
-}
+    "sso": "an IAM Identity Center (SSO) profile", "shared-credentials-file": "~/.aws/credentials",
+    "login": "an `aws login` profile", "config-file": "~/.aws/config",
+    "ec2-credentials-file": "the EC2 credentials file", "boto-config": "the boto config file",
+}  # fmt: skip
 EC2_MARKERS = ("/sys/devices/virtual/dmi/id/board_vendor", "/sys/hypervisor/uuid")
 
 
 def aws_credentials_state() -> str:
-    """Return where boto3 would find AWS credentials, or "none", walking botocore's provider
-    chain in order; never contacts AWS nor runs a program: credential_process, container and
-    EC2 roles are recognised from their configuration instead (notebook 04)."""
+    """Return where boto3 would find AWS credentials, or "none"; no network, no program run."""
     import botocore.session
 
     session = botocore.session.Session()
@@ -125,13 +117,9 @@ def aws_credentials_state() -> str:
 def on_ec2() -> bool:
     """Return True on an EC2 instance (its DMI/hypervisor files say so), without the network."""
     for path in EC2_MARKERS:
-        try:
-            with open(path) as marker:
-                text = marker.read().strip().lower()
-        except OSError:
-            continue
-        if text.startswith("ec2") or "amazon" in text:
-            return True
+        with contextlib.suppress(OSError), open(path) as marker:
+            if (text := marker.read().strip().lower()).startswith("ec2") or "amazon" in text:
+                return True
     return False
 
 

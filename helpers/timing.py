@@ -44,8 +44,7 @@ def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> l
 def interleaved(
     contenders: dict[str, Callable[[], object]], repetitions: int, warmup: int = 1
 ) -> dict[str, list[float]]:
-    """Time each contender ``repetitions`` times after ``warmup`` calls, rotating who goes first;
-    return seconds per name (a burst of load hits every contender alike)."""
+    """Time each contender ``repetitions`` times after ``warmup`` calls, rotating who goes first."""
     for _ in range(warmup):
         for call in contenders.values():
             call()

@@ -110,15 +110,13 @@ def test_build_skips_an_existing_model(monkeypatch, tmp_path):
 
 
 def test_a_failed_save_leaves_no_model_and_no_staging_folder(tmp_path):
-    from helpers.offline_reranker import publish
-
     class Broken:
         def save_pretrained(self, folder, **kwargs):
             (Path(folder) / "config.json").write_text("{}")
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        publish(Broken(), tmp_path / "model", {})
+        lesson.publish(Broken(), tmp_path / "model", {})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -175,7 +173,7 @@ def test_keyword_query_keeps_content_words_and_is_seeded():
 def test_word_neighbours_come_from_minilms_embedding_table():
     from tools.offline_reranker.build import base_model_path
 
-    neighbours = offline.word_neighbours(base_model_path(), count=5)
+    neighbours = lesson.word_neighbours(base_model_path(), count=5)
     assert "cops" in neighbours("Police")
     assert len(neighbours("inflation")) == 5
     assert not [w for w in neighbours("police") if w.startswith("poli")]
@@ -196,19 +194,18 @@ def test_pseudo_queries_cover_each_sentence_with_its_passage():
 
 
 def test_the_committed_faq_file_holds_real_questions_with_answers():
-    rows = offline.faq_pairs(10_000)
+    rows = lesson.faq_pairs(10_000)
     assert len(rows) == 463 and Recipe().faq_rows <= len(rows)
     assert all(q.endswith("?") and len(a) >= 80 for q, a in rows)
     assert len({q for q, _ in rows}) > 0.95 * len(rows)
-    assert offline.faq_pairs(0) == [] and len(offline.faq_pairs(3)) == 3
+    assert lesson.faq_pairs(0) == [] and len(lesson.faq_pairs(3)) == 3
 
 
 @pytest.fixture(scope="module")
 def bi_encoder():
-    from helpers.offline_reranker import load_bi_encoder
     from tools.offline_reranker.build import base_model_path
 
-    return load_bi_encoder(base_model_path())
+    return lesson.load_bi_encoder(base_model_path())
 
 
 def test_mined_lists_start_with_the_positive_then_distinct_negatives(bi_encoder):
@@ -226,13 +223,12 @@ def test_teacher_labels_are_maxp_over_the_temperature_plus_the_bonus(bi_encoder)
     from datasets import Dataset
 
     from helpers.maxp import maxp_scores
-    from helpers.offline_reranker import embed_function
 
     row = {"query": "charging stations", "passages": [PASSAGES[1], PASSAGES[0]]}
     settings = Recipe(temperature=0.1, positive_bonus=2.0)
-    (labels,) = lesson.teacher_labels(Dataset.from_list([row]), embed_function(bi_encoder),
+    (labels,) = lesson.teacher_labels(Dataset.from_list([row]), lesson.embed_function(bi_encoder),
                                       settings)["labels"]  # fmt: skip
-    teacher = maxp_scores(embed_function(bi_encoder), row["query"], row["passages"])
+    teacher = maxp_scores(lesson.embed_function(bi_encoder), row["query"], row["passages"])
     np.testing.assert_allclose(labels, [teacher[0] / 0.1 + 2.0, teacher[1] / 0.1], rtol=1e-5)
 
 
@@ -240,7 +236,7 @@ def test_dev_samples_hold_the_labelled_chunks_and_the_first_stages_top_k(chunks,
     from helpers import evaluation as ev
 
     queries = ev.select(ev.load_queries(), "dev", answerable=True)[:3]
-    samples = offline.dev_samples(queries, chunks, retriever, k=20)
+    samples = lesson.dev_samples(queries, chunks, retriever, k=20)
     labels = ev.label_chunks(queries, chunks)
     texts = {str(c.metadata["id"]): c.page_content for c in chunks}
     for query, sample in zip(queries, samples, strict=True):

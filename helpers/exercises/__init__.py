@@ -15,11 +15,8 @@ QUALITY_BAR = 0.99  # notebook 05's ship rule (tools/bench's too): keep 99% of f
 
 
 def _exercise(expected: str):
-    """Make a generator of verdicts a check that prints one line and returns True or False.
-
-    Before its first bare ``yield`` it computes the right answer (an error there is the course's);
-    then it yields (mistake, hint) pairs and, for a right answer, a confirmation string (or False):
-    the first that holds is printed."""
+    """Turn a generator into a check: the right answer before its bare ``yield``, then verdicts
+    ((mistake, hint) pairs; a confirmation string, or False); the first that holds is printed."""
 
     def decorate(verdicts):
         @functools.wraps(verdicts)

@@ -13,16 +13,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from helpers.offline_reranker import (
-    SEED,
-    Recipe,
-    course_dev_samples,
-    embed_function,
-    faq_pairs,
-    load_bi_encoder,
-    publish,
-    word_neighbours,
-)
+from helpers.offline_reranker import SEED, Recipe
 from tools.offline_reranker.recipe import (
     is_built,
     library_versions,
@@ -48,11 +39,11 @@ def training_set(passages: list[str], bi_encoder, recipe: Recipe, neighbours=Non
     rng = random.Random(SEED)
     parts = [lesson.mine_lists(lesson.pseudo_queries(passages, recipe, rng, neighbours),
                                passages, bi_encoder, recipe)]  # fmt: skip
-    faq = faq_pairs(recipe.faq_rows)
+    faq = lesson.faq_pairs(recipe.faq_rows)
     if faq:
         parts.append(lesson.mine_lists(faq, [answer for _, answer in faq], bi_encoder, recipe))
     dataset = concatenate_datasets(parts)
-    return lesson.teacher_labels(dataset, embed_function(bi_encoder), recipe)
+    return lesson.teacher_labels(dataset, lesson.embed_function(bi_encoder), recipe)
 
 
 def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1, progress=False):
@@ -66,8 +57,8 @@ def fine_tune(passages, recipe: Recipe, base: str, dev=None, max_steps: int = -1
         torch.set_num_threads(1)
     start = time.perf_counter()
     try:
-        bi_encoder = load_bi_encoder(base)
-        neighbours = word_neighbours(base, recipe.neighbours)
+        bi_encoder = lesson.load_bi_encoder(base)
+        neighbours = lesson.word_neighbours(base, recipe.neighbours)
         dataset = training_set(passages, bi_encoder, recipe, neighbours)
         model = lesson.load_start(base, recipe.max_length)
         evaluator = lesson.dev_evaluator(dev) if dev else None
@@ -115,9 +106,20 @@ def recipe_facts(recipe: Recipe, facts: dict, **data) -> dict:
             **data, **facts, "versions": library_versions()}  # fmt: skip
 
 
+def course_dev_samples(chunks, embeddings_path: str) -> list[dict]:
+    """Return the evaluator samples of the course's dev questions over the dense top 20."""
+    from helpers.evaluation import load_queries, select
+    from helpers.retrieval import build_faiss_retriever, make_embeddings
+    from tools.offline_reranker import lesson
+
+    retriever = build_faiss_retriever(chunks, make_embeddings(embeddings_path), k=20)
+    return lesson.dev_samples(select(load_queries(), "dev", answerable=True), chunks, retriever)
+
+
 def build(force: bool = False, recipe: Recipe | None = None) -> Path:
     """Train the course's offline reranker into ``model_dir()`` unless it is there; return it."""
     from helpers.data import split_corpus
+    from tools.offline_reranker import lesson
 
     target, recipe = model_dir(), recipe or Recipe()
     if is_built(target, recipe) and not force:
@@ -129,7 +131,7 @@ def build(force: bool = False, recipe: Recipe | None = None) -> Path:
     dev = course_dev_samples(chunks, base)
     model, facts = fine_tune([c.page_content for c in chunks], recipe, base, dev, progress=True)
     info = recipe_facts(recipe, facts, passages=len(chunks), dev_questions=len(dev))
-    publish(model, target, info)
+    lesson.publish(model, target, info)
     print(f"Built the offline reranker in {facts['seconds']:.0f} s: {target.name}")
     return target
 
@@ -140,6 +142,7 @@ def adapt(corpus: Path, out: Path, recipe: Recipe | None = None, max_steps: int 
     from langchain_core.documents import Document
 
     from helpers.data import split_corpus
+    from tools.offline_reranker import lesson
 
     corpus, out, recipe = Path(corpus), Path(out), recipe or Recipe()
     if out.exists() and any(out.iterdir()) and not force:
@@ -152,4 +155,4 @@ def adapt(corpus: Path, out: Path, recipe: Recipe | None = None, max_steps: int 
     model, facts = fine_tune([c.page_content for c in chunks], recipe, base, None, max_steps,
                              progress=True)  # fmt: skip
     info = recipe_facts(recipe, facts, corpus=corpus.name, passages=len(chunks))
-    return publish(model, out, info)
+    return lesson.publish(model, out, info)

@@ -1,8 +1,9 @@
 """Notebook 06's lesson code, saved for ``make models`` (d2l's saved blocks).
 
-Notebook 06 writes these functions on its page: training lists (pseudo-queries, hard negatives
-mined by ``util.mine_hard_negatives``, MaxP teacher labels) and a CrossEncoderTrainer run (fp32,
-seeded, the new head on its own learning rate, the lowest layers frozen, ListNetLoss). The build
+Notebook 06 writes these functions on its page: training lists (pseudo-queries with word
+neighbours, FAQ pairs, hard negatives mined by ``util.mine_hard_negatives``, MaxP teacher labels),
+a CrossEncoderTrainer run (fp32, seeded, the new head on its own learning rate, the lowest layers
+frozen, ListNetLoss), the dev evaluator's samples and the atomic save (``publish``). The build
 imports them from here; tests/test_offline_reranker.py keeps each one identical to the page's.
 """
 
@@ -10,13 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
+import os
 import random
+import shutil
 import tempfile
+from pathlib import Path
 
 import torch
 from datasets import Dataset
-from sentence_transformers import CrossEncoder
+from sentence_transformers import CrossEncoder, SentenceTransformer
 from sentence_transformers.cross_encoder import (
     CrossEncoderTrainer,
     CrossEncoderTrainingArguments,
@@ -24,10 +29,13 @@ from sentence_transformers.cross_encoder import (
 from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 from sentence_transformers.cross_encoder.losses import ListNetLoss
 from sentence_transformers.util import mine_hard_negatives
+from transformers import AutoModel, AutoTokenizer
 from transformers.trainer_callback import PrinterCallback
 
+from helpers.evaluation import label_chunks
 from helpers.maxp import cached_embed, maxp_scores, split_sentences
-from helpers.offline_reranker import SEED, STOPWORDS, Recipe, quiet
+from helpers.offline_reranker import FAQ_FILE, SEED, STOPWORDS, Recipe, quiet
+from helpers.reranking import as_search
 
 # Question frames for keyword queries: real questions carry words the keywords lack.
 QUESTIONS = (
@@ -76,6 +84,44 @@ def pseudo_queries(passages: list[str], recipe: Recipe, rng: random.Random, neig
     return pairs
 
 
+def word_neighbours(model_path: str, count: int):
+    """Return a function: word -> its ``count`` nearest whole words in the input embeddings."""
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    table = AutoModel.from_pretrained(model_path).get_input_embeddings().weight.detach()
+    table = torch.nn.functional.normalize(table, dim=-1)
+    vocabulary = tokenizer.convert_ids_to_tokens(range(table.shape[0]))
+    usable = torch.tensor([t.isalpha() and len(t) > 2 and t not in STOPWORDS for t in vocabulary])
+    cache: dict[str, list[str]] = {}
+
+    def neighbours(word: str) -> list[str]:
+        key = word.lower()
+        if key not in cache:
+            token = tokenizer.convert_tokens_to_ids(key)
+            similar = []  # a word the vocabulary splits into pieces has none
+            if token != tokenizer.unk_token_id and usable[token]:
+                scores = (table @ table[token]).masked_fill(~usable, -1.0)
+                ranked = [vocabulary[i] for i in scores.topk(count + 8).indices.tolist()]
+                similar = [t for t in ranked if t[:4] != key[:4]][:count]  # no own inflections
+            cache[key] = similar
+        return cache[key]
+
+    return neighbours
+
+
+def faq_pairs(limit: int, path=FAQ_FILE) -> list[tuple[str, str]]:
+    """Return the first ``limit`` (question, answer) pairs of the committed FAQ file."""
+    if limit <= 0 or not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [(row["question"], row["answer"]) for row in rows[:limit]]
+
+
+def load_bi_encoder(model_path: str):
+    """Load the first stage's bi-encoder (SentenceTransformer) on the CPU."""
+    quiet()
+    return SentenceTransformer(model_path, device="cpu")
+
+
 def mine_lists(pairs, corpus: list[str], bi_encoder, recipe: Recipe):
     """Return a Dataset (query, passages): each positive, then negatives mined from ``corpus``."""
     queries, positives = zip(*pairs, strict=True)
@@ -98,6 +144,11 @@ def mine_lists(pairs, corpus: list[str], bi_encoder, recipe: Recipe):
     finally:
         del bi_encoder.encode  # back to the class's method
     return mined.select_columns(["query", "passages"])
+
+
+def embed_function(bi_encoder):
+    """Return texts -> L2-normalised vectors with ``bi_encoder`` (the MaxP teacher's input)."""
+    return lambda texts: bi_encoder.encode(list(texts), batch_size=64, normalize_embeddings=True)
 
 
 def teacher_labels(dataset, embed, recipe: Recipe):
@@ -214,3 +265,34 @@ def dev_evaluator(samples: list[dict]):
     return CrossEncoderRerankingEvaluator(
         samples, at_k=10, always_rerank_positives=False, name="dev", write_csv=False
     )
+
+
+def dev_samples(queries: list[dict], chunks, search, k: int = 20) -> list[dict]:
+    """Return evaluator samples: each query, its labelled chunks, the first stage's top ``k``."""
+    labels, search = label_chunks(queries, chunks), as_search(search)
+    by_id = {str(chunk.metadata["id"]): chunk.page_content for chunk in chunks}
+    samples = []
+    for query in queries:
+        docs = [item[0] if isinstance(item, tuple) else item for item in search(query["query"])]
+        relevant = [by_id[chunk_id] for chunk_id in labels[query["id"]]]
+        if relevant:
+            documents = [d.page_content for d in docs[:k]]
+            samples.append({"query": query["query"], "positive": relevant, "documents": documents})
+    return samples
+
+
+def publish(model, target: Path, info: dict) -> Path:
+    """Save ``model`` and ``recipe.json`` in a staging folder, then rename it to ``target``."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
+    try:
+        model.save_pretrained(str(staging), safe_serialization=True)
+        text = json.dumps(info, indent=2, sort_keys=True) + "\n"
+        (staging / "recipe.json").write_text(text, encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
