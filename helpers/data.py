@@ -1,7 +1,5 @@
 """Fetch, verify and split the course corpus (introduced in notebook 01)."""
 
-from __future__ import annotations
-
 import hashlib
 import os
 import shutil

@@ -1,7 +1,5 @@
 """Plain-text tables that read the same in Jupyter, a terminal and nbval (notebook 01)."""
 
-from __future__ import annotations
-
 
 def format_table(rows, headers) -> str:
     """Return ``rows`` as an aligned plain-text table under ``headers``."""

@@ -1,9 +1,4 @@
-"""MaxP: ``weight * cos(query, passage) + (1 - weight) * max cos(query, sentence)`` (nb 03, 06).
-
-No training, the first stage's embedding model; the offline reranker's teacher.
-"""
-
-from __future__ import annotations
+"""MaxP, the offline reranker's teacher: w·cos(q, passage) + (1 - w)·max cos(q, sentence)."""
 
 import re
 

@@ -1,7 +1,5 @@
 """Cross-encoder reranking that keeps its scores (introduced in notebook 02)."""
 
-from __future__ import annotations
-
 import math
 from collections.abc import Sequence
 
@@ -16,8 +14,7 @@ def ensure_pad_token(cross_encoder) -> None:
     """Give a pad-token-less tokenizer one, so that batches larger than 1 can be padded."""
     tokenizer = cross_encoder.tokenizer
     if tokenizer.pad_token is None:
-        # Decoder-style rerankers (e.g. Qwen3) ship without one; any special token pads safely
-        # because the attention mask hides the padding.
+        # Decoder-style rerankers (e.g. Qwen3) have none; the attention mask hides any pad token.
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token or tokenizer.sep_token
         cross_encoder.model.config.pad_token_id = tokenizer.pad_token_id
 
@@ -49,12 +46,7 @@ def sigmoid(logit: float) -> float:
 
 
 class ScoredCrossEncoderReranker(BaseDocumentCompressor):
-    """Rerank like LangChain's CrossEncoderReranker, but keep the scores in metadata.
-
-    Each returned document gets ``metadata["rerank_logit"]`` (the model's raw output) and
-    ``metadata["rerank_score"]`` (after ``activation``). ``score_threshold`` drops documents
-    whose ``rerank_score`` is below it; ``top_n`` then keeps at most that many.
-    """
+    """LangChain's CrossEncoderReranker, keeping ``rerank_logit`` and ``rerank_score``."""
 
     model: object
     top_n: int = 3

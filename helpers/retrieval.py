@@ -1,7 +1,5 @@
 """Embeddings and FAISS retrieval (introduced in notebook 01)."""
 
-from __future__ import annotations
-
 import json
 import os
 from pathlib import Path
@@ -10,10 +8,7 @@ from helpers.config import load_config, resolve_model
 
 
 def similarity_of(model) -> str:
-    """Return how ``model`` (loaded, or a name or folder) was trained to compare: "dot", "cosine".
-
-    A name or folder is answered from its config_sentence_transformers.json (cosine if silent).
-    """
+    """Return how ``model`` (loaded, a name or a folder) was trained to compare: "dot", "cosine"."""
     client = getattr(model, "_client", model)  # HuggingFaceEmbeddings keeps its model there
     if not isinstance(client, str | os.PathLike):
         return str(client.similarity_fn_name)

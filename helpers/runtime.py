@@ -1,7 +1,5 @@
 """CPU threads (introduced in notebook 01)."""
 
-from __future__ import annotations
-
 import os
 
 

@@ -132,8 +132,9 @@ def test_fp32_ndcg_equals_the_course_evaluation(quick_run, bench_model, chunks, 
     answerable = ev.select(ev.load_queries(), answerable=True)
     qrels = ev.qrels_for(answerable, chunks)  # the labels notebooks 03, 06 and 07 use
     candidates = ev.first_stage_candidates(retriever, answerable, 20)
-    scores = ev.score_candidates(make_cross_encoder(bench_model), answerable, candidates)
-    _, reranked = ev.runs_at_k(candidates, scores, 20)
+    scorer = ev.cross_encoder_scorer(make_cross_encoder(bench_model))
+    scores = ev.second_stage_scores(scorer, answerable, candidates)
+    reranked = ev.reranked_run(candidates, scores, 20, "reranked")
     expected = ev.evaluate(qrels, reranked, "ndcg@10")
     quality = results["sections"]["quality"]
     assert quality["backends"][REFERENCE]["ndcg@10"] == pytest.approx(expected, abs=1e-6)

@@ -1,7 +1,7 @@
 """The labelled query set, chunk labelling, runs, fusion, significance and the decision helper
 (helpers.evaluation); the functions notebooks 02 and 03 define on their pages (thresholds, the
-perfect reranker, what would change the choice, the difference needed); the command line
-(tools.evaluation)."""
+perfect reranker, what would change the choice, the difference needed, the verdict); the command
+line (tools.evaluation)."""
 
 import contextlib
 import io
@@ -21,7 +21,7 @@ NB02 = page_functions(
     "02", "threshold_outcomes", "calibrate_threshold", "describe_outcomes", "returned_lists"
 )
 NB03 = page_functions(
-    "03", "perfect_run", "what_would_change", "difference_needed", ev=ev, math=math
+    "03", "perfect_run", "what_would_change", "difference_needed", "verdict", ev=ev, math=math
 )
 
 
@@ -301,7 +301,7 @@ def test_correction_raises_every_p_value_and_decides_significance_on_it():
     significant = [p for p in pairs if raw.comparisons[p]["mrr@10"]["significant"]]
     lost = [p for p in significant if not adjusted.comparisons[p]["mrr@10"]["significant"]]
     assert lost, "with 21 pairs some raw p < 0.05 must not survive the correction"
-    assert ev.significantly_better(adjusted, "b", "a", "mrr@10") or not lost
+    assert NB03["verdict"](adjusted, "b", "a", "mrr@10") == "better" or not lost
 
 
 # Thresholds chosen on dev ----------------------------------------------------------------------
