@@ -314,9 +314,9 @@ def dense_and_reranked(cross_encoder, retriever, chunks, queries, k: int = 20) -
 
     qrels = ev.qrels_for(queries, chunks)  # the course's labels: one chunk per passage
     candidates = ev.first_stage_candidates(retriever, queries, k)
-    dense, reranked = ev.runs_at_k(
-        candidates, ev.score_candidates(cross_encoder, queries, candidates), k
-    )
+    cross = ev.second_stage_scores(ev.cross_encoder_scorer(cross_encoder), queries, candidates)
+    dense = ev.candidates_run(candidates, k, "dense")
+    reranked = ev.reranked_run(candidates, cross, k, "reranked")
     return ev.compare_runs(qrels, [dense, reranked], k=k).results
 
 
@@ -475,16 +475,18 @@ def test_the_blend_weights_chosen_on_dev_and_robust_to_another_cpus_last_bits(bl
     import random
 
     from helpers import evaluation as ev
+    from tools.evaluation.pages import page_functions
 
+    choose_weight = page_functions("03", "choose_weight", ev=ev)["choose_weight"]
     answerable, candidates, cross, maxp = blend_inputs
     dev = split_qrels(answerable, chunks, "dev")
-    assert ev.choose_weight(dev, candidates, cross, 20, BLEND_WEIGHTS)[0] == BLEND_WEIGHT
-    assert ev.choose_weight(dev, candidates, cross, 20, BLEND_WEIGHTS, maxp)[0] == MAXP_BLEND_WEIGHT
+    assert choose_weight(dev, candidates, cross, 20, BLEND_WEIGHTS)[0] == BLEND_WEIGHT
+    assert choose_weight(dev, candidates, cross, 20, BLEND_WEIGHTS, maxp)[0] == MAXP_BLEND_WEIGHT
     rng = random.Random(0)  # another CPU moves logits by ~1e-3: ten times that changes nothing
     for _ in range(3):
         noisy = {q: {c: s + rng.gauss(0, 0.01) for c, s in d.items()} for q, d in cross.items()}
-        assert ev.choose_weight(dev, candidates, noisy, 20, BLEND_WEIGHTS)[0] == BLEND_WEIGHT
-        chosen = ev.choose_weight(dev, candidates, noisy, 20, BLEND_WEIGHTS, maxp)[0]
+        assert choose_weight(dev, candidates, noisy, 20, BLEND_WEIGHTS)[0] == BLEND_WEIGHT
+        chosen = choose_weight(dev, candidates, noisy, 20, BLEND_WEIGHTS, maxp)[0]
         assert chosen == MAXP_BLEND_WEIGHT
 
 
