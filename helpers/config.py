@@ -12,7 +12,8 @@ from pathlib import Path
 PROFILES = ("default", "offline")
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/msmarco-distilbert-dot-v5"
 DEFAULT_RERANKER_MODEL = "BAAI/bge-reranker-base"
-# A model's weights: one file, or an index and its shards (serving/code keeps its own list).
+# A model's weights, in order of preference: one file, else an index and its shards
+# (helpers.sagemaker.package ships the first it finds; serving/code keeps its own list).
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json",
                 "pytorch_model.bin", "pytorch_model.bin.index.json")  # fmt: skip
 

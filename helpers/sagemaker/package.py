@@ -9,6 +9,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from helpers.config import WEIGHT_FILES
 from helpers.sagemaker.contract import CODE_DIR
 
 CONFIG_AND_TOKENIZER = (
@@ -16,12 +17,6 @@ CONFIG_AND_TOKENIZER = (
     "special_tokens_map.json", "added_tokens.json", "sentencepiece.bpe.model", "spiece.model",
     "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt",
 )  # fmt: skip
-WEIGHTS = (
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "pytorch_model.bin.index.json",
-)  # fmt: skip (in order of preference: one file, else an index and its shards)
 EXPORTED = "exported"  # an ONNX/OpenVINO export, shipped whole with its backend.json
 EXPORTED_MARKER = Path(EXPORTED, "backend.json")
 
@@ -29,7 +24,7 @@ EXPORTED_MARKER = Path(EXPORTED, "backend.json")
 def weight_files(model_dir) -> list[Path]:
     """Return the one set of weights to ship (safetensors preferred)."""
     folder = Path(model_dir)
-    for name in WEIGHTS:
+    for name in WEIGHT_FILES:
         path = folder / name
         if path.is_file():  # follows links: a cache link to a missing blob does not count
             if not name.endswith(".index.json"):
@@ -53,8 +48,8 @@ def serving_files(model_dir) -> list[Path]:
         raise ValueError(f"{folder} has no config.json: it is not a transformers model folder.")
     if not weights:
         raise ValueError(
-            f"{folder} has config.json but no weights ({' or '.join(WEIGHTS[::2])}): an endpoint "
-            "built from it would have no model to load. Point at a complete model folder."
+            f"{folder} has config.json but no weights ({' or '.join(WEIGHT_FILES[::2])}): an "
+            "endpoint built from it would have no model to load. Point at a complete model folder."
         )
     missing = [path.name for path in weights if not path.is_file()]
     if missing:
