@@ -2,6 +2,7 @@
 import declared, notebooks shaped alike, every documented make command real."""
 
 import ast
+import functools
 import json
 import re
 import sys
@@ -157,8 +158,14 @@ def declared(*extras: str) -> set[str]:
     return {canonicalize_name(Requirement(r).name) for r in wanted}
 
 
+@functools.cache
+def installed_distributions() -> dict[str, list[str]]:
+    """{top-level module: distributions}, read once: scanning every installed package is slow."""
+    return packages_distributions()
+
+
 def distribution_of(module: str) -> str:
-    names = packages_distributions().get(module)
+    names = installed_distributions().get(module)
     assert names, f"{module} is imported but not installed, so its distribution is unknown"
     return canonicalize_name(names[0])
 
