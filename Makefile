@@ -34,11 +34,9 @@ $(STAMP): requirements.txt pyproject.toml
 		exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, from its exact pin: anything else would pull the multi-GB CUDA build.
-	# --no-compile: Python compiles what it imports on first use, not every file of every package
-	# (175 s -> 100 s from a warm pip cache on the developers' machine).
-	$(BIN)/pip install --quiet --no-compile "$$(grep -E '^torch==' requirements.txt)"
-	$(BIN)/pip install --quiet --no-compile -r requirements.txt
-	$(BIN)/pip install --quiet --no-compile --no-deps -e .
+	$(BIN)/pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies

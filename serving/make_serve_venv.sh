@@ -8,8 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${1:-.venv-serve}"
 python="${PYTHON:-python3}"
 "$python" -m venv "$venv"
-# --no-compile: Python compiles what it imports on first use (the Makefile says why).
-pip=("$venv/bin/pip" install --quiet --no-compile --disable-pip-version-check)
+pip=("$venv/bin/pip" install --quiet --disable-pip-version-check)
 # torch first, from its exact pin, as the Makefile does for .venv: a looser request lets pip
 # pull the multi-GB CUDA build.
 "${pip[@]}" "$(grep -E '^torch==' "$here/requirements-serve.txt")"
