@@ -41,8 +41,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies
 
-# Both environments side by side: pip spends its time unpacking, on one core each.
-venvs:
+# pip spends its time unpacking and byte-compiling, on one core each: two builds fit two cores.
+venvs: ## Create .venv and .venv-serve side by side (what make test does first)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(SERVE_STAMP)
 
 $(SERVE_STAMP): serving/requirements-serve.txt serving/make_serve_venv.sh
