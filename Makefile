@@ -30,7 +30,7 @@ PYTHON_MIN := 3.11
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < tuple(map(int, "$(PYTHON_MIN)".split("."))))' || { \
 		echo "rerank-lab needs Python $(PYTHON_MIN) or newer (the pinned numpy, transformers and langchain require it);" >&2; \
-		echo "$(PYTHON) is $$($(PYTHON) -V 2>&1). Install Python $(PYTHON_MIN) and run: make PYTHON=python$(PYTHON_MIN) $(MAKECMDGOALS)" >&2; \
+		echo "$(PYTHON) is $$($(PYTHON) -V 2>&1). Install Python $(PYTHON_MIN) and run: make PYTHON=python$(PYTHON_MIN) $(or $(GOALS),$(MAKECMDGOALS))" >&2; \
 		exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first, from its exact pin: anything else would pull the multi-GB CUDA build.
@@ -42,8 +42,9 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP) ## Create .venv and install the pinned dependencies
 
 # pip spends its time unpacking and byte-compiling, on one core each: two builds fit two cores.
+# GOALS: what the user asked make for, for the Python-version message.
 venvs: ## Create .venv and .venv-serve side by side (what make test does first)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target $(STAMP) $(SERVE_STAMP)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target GOALS="$(MAKECMDGOALS)" $(STAMP) $(SERVE_STAMP)
 
 $(SERVE_STAMP): serving/requirements-serve.txt serving/make_serve_venv.sh
 	PYTHON=$(PYTHON) bash serving/make_serve_venv.sh .venv-serve
