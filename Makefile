@@ -80,7 +80,7 @@ test: venvs lint ## Lint, then run unit tests and nbval over notebooks/ (offline
 # (README, Contributing: the nbval rule); its own cache, so the normal build stays untouched.
 PERTURBED := RERANK_PROFILE=offline RERANK_CACHE_DIR=$(HOME)/.cache/rerank-lab-perturbed \
 	RERANK_TRAIN_PERTURBATION=threads1
-test-perturbed: lint $(SERVE_STAMP) ## nbval over notebooks/ against an offline reranker trained with a last-bits perturbation
+test-perturbed: venvs lint ## nbval over notebooks/ against an offline reranker trained with a last-bits perturbation
 	$(PERTURBED) $(MAKE) --no-print-directory models
 	$(PERTURBED) $(BIN)/pytest notebooks
 
