@@ -8,11 +8,15 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${1:-.venv-serve}"
 python="${PYTHON:-python3}"
 "$python" -m venv "$venv"
-pip=("$venv/bin/pip" install --quiet --disable-pip-version-check)
-# torch first, from its exact pin, as the Makefile does for .venv: a looser request lets pip
-# pull the multi-GB CUDA build.
-"${pip[@]}" "$(grep -E '^torch==' "$here/requirements-serve.txt")"
-"${pip[@]}" -r "$here/requirements-serve.txt"
+# uv, as the Makefile uses for .venv (its pin, from the sources pip is configured with).
+"$venv/bin/pip" install --quiet --disable-pip-version-check "$(sed -n 's/^UV_PIN := //p' "$here/../Makefile")"
+# shellcheck disable=SC2046  # the sources are separate options
+uv=("$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode
+    $("$venv/bin/python" "$here/../tools/pip_sources.py"))
+# torch first, from its exact pin, as the Makefile does for .venv: a looser request lets the
+# installer pull the multi-GB CUDA build.
+"${uv[@]}" "$(grep -E '^torch==' "$here/requirements-serve.txt")"
+"${uv[@]}" -r "$here/requirements-serve.txt"
 "$venv/bin/python" -c "import mms, sagemaker_inference, sagemaker_huggingface_inference_toolkit, \
 transformers, torch; print('serve venv ok: transformers', transformers.__version__, 'torch', \
 torch.__version__)"

@@ -42,6 +42,26 @@ def test_torch_is_pinned_and_installed_as_the_cpu_wheel():
     assert torch.version.cuda is None, "pip pulled a CUDA build: reinstall the CPU wheel"
 
 
+def test_uv_installs_from_the_sources_pip_is_configured_with():
+    """uv reads no pip.conf: a local wheel folder (the CPU torch) must reach it (Makefile)."""
+    from tools.pip_sources import uv_options
+
+    listing = (
+        "global.extra-index-url='file:///mirror/simple file:///more/simple'\n"
+        "global.find-links='/opt/wheels'\n"
+        "global.cert='/etc/ssl/certs/ca.crt'\n"
+        ":env:.find-links='/opt/wheels'\n"
+    )
+    assert uv_options(listing) == [
+        "--index-strategy", "unsafe-best-match",
+        "--extra-index-url", "file:///mirror/simple", "--extra-index-url", "file:///more/simple",
+        "--find-links", "/opt/wheels",
+    ]  # fmt: skip
+    assert uv_options("") == ["--index-strategy", "unsafe-best-match"]
+    uv_pin = re.search(r"^UV_PIN := (uv==[\d.]+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert uv_pin and "UV_PIN := " in (ROOT / "serving" / "make_serve_venv.sh").read_text()
+
+
 def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
 
