@@ -231,6 +231,27 @@ def test_serverless_and_async_deployments_carry_their_configs(aws):
     assert sagemaker.__version__.startswith("2.")
 
 
+def test_the_sdks_own_deploy_under_fake_aws_looks_without_its_30_s_sleep(aws, monkeypatch):
+    """Notebook 04's deploy cell under moto: the SDK's wait sleeps 30 s before each look."""
+    sagemaker = sm.import_sdk()
+    from sagemaker.huggingface import HuggingFaceModel
+    from sagemaker.serverless import ServerlessInferenceConfig
+
+    naps = []
+    monkeypatch.setattr(sagemaker.session.time, "sleep", naps.append)
+    model = HuggingFaceModel(
+        model_data=MODEL_DATA, role=ROLE, name="sdk-deploy", code_location="s3://my-bucket/sdk",
+        sagemaker_session=sagemaker.Session(boto3.Session(region_name=REGION)), **sm.HF_DLC,
+    )  # fmt: skip
+    model.deploy(
+        endpoint_name="sdk-deploy", serverless_inference_config=ServerlessInferenceConfig()
+    )
+    assert (
+        aws.sagemaker.describe_endpoint(EndpointName="sdk-deploy")["EndpointStatus"] == "InService"
+    )
+    assert naps == []
+
+
 # --- cleanup touches only what it created ------------------------------------------------------
 
 

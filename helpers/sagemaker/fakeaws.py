@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from unittest import mock
 
 from helpers.sagemaker.account import METADATA_ENV
+from helpers.sagemaker.deploy import import_sdk
 from helpers.sagemaker.runtime import patched_env
 
 HIDDEN = (
@@ -28,5 +30,21 @@ def fake_aws(region: str = "eu-west-1") -> Iterator[None]:
         "SAGEMAKER_ROLE_ARN": FAKE_ROLE,
         METADATA_ENV: "/nonexistent/resource-metadata.json",
     }
-    with patched_env(values), mock_aws():
+    with ExitStack() as stack:
+        stack.enter_context(patched_env(values))
+        stack.enter_context(mock_aws())
+        try:
+            import_sdk()
+        except ImportError:  # no SDK v2: nothing of it waits
+            pass
+        else:  # the SDK sleeps 30 s before each look; moto finishes what it creates at once
+            stack.enter_context(mock.patch("sagemaker.session._wait_until", _look_until_done))
         yield
+
+
+def _look_until_done(look, poll=None):
+    """Return the SDK's ``look()`` once it is done, without the SDK's sleeps (moto only)."""
+    for _ in range(100):
+        if (done := look()) is not None:
+            return done
+    raise TimeoutError("moto still reports the resource as in progress after 100 looks")
