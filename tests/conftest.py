@@ -144,7 +144,7 @@ class ModelServers:
         return [self.running[self.key(*spec)] for spec in specs]
 
     def stop_all(self) -> None:
-        """Stop every server side by side (MMS takes seconds to stop after SIGTERM)."""
+        """Stop every server side by side; one that fails to stop does not keep the others up."""
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=max(len(self.managers), 1)) as pool:

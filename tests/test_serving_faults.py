@@ -193,7 +193,7 @@ def unloadable(random_head_cross_encoder_dir, real_server, tmp_path_factory):
             )
             servers[name] = (endpoint, folder)
         yield servers
-    finally:  # side by side: MMS takes seconds to stop after SIGTERM
+    finally:  # side by side: one that fails to stop does not keep the other up
         with ThreadPoolExecutor(max_workers=2) as pool:
             stops = [
                 pool.submit(sm.local.stop_process_group, e.process) for e, _ in servers.values()
