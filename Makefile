@@ -12,6 +12,10 @@ SERVE_STAMP := .venv-serve/.installed
 # Committed and checked outputs must not contain progress bars; learners keep theirs. The one
 # place that sets it, with conftest.py for a bare `pytest`.
 test test-perturbed notebooks rehearse: export HF_HUB_DISABLE_PROGRESS_BARS := 1
+
+# ranx compiles its numba functions on first use (about 45 s on 2 cores) into .venv, which a
+# clean clone builds anew: they are kept with the model cache instead, keyed by .venv's path.
+export NUMBA_CACHE_DIR ?= $(HOME)/.cache/rerank-lab/numba
 # The corpus mirror that tests and CI use, when this checkout sits beside ../shared.
 MIRROR := $(wildcard $(abspath ..)/shared/data)
 ifneq ($(MIRROR),)

@@ -25,6 +25,33 @@ def retriever(chunks, embeddings):
 
 
 @pytest.fixture(scope="session")
+def dense_top20_scored(retriever):
+    """Return model folder -> (answerable questions, their dense top 20, cross-encoder scores):
+    scored once per folder (tests/test_bench.py and test_offline_reranker.py ask the same)."""
+    from pathlib import Path
+
+    from helpers import evaluation as ev
+    from helpers.reranking import make_cross_encoder
+
+    answerable = ev.select(ev.load_queries(), answerable=True)
+    candidates = ev.first_stage_candidates(retriever, answerable, 20)
+    done = {}
+
+    def scored(model_dir):
+        key = Path(model_dir).resolve()
+        if key not in done:
+            scorer = ev.cross_encoder_scorer(make_cross_encoder(str(model_dir)))
+            done[key] = (
+                answerable,
+                candidates,
+                ev.second_stage_scores(scorer, answerable, candidates),
+            )
+        return done[key]
+
+    return scored
+
+
+@pytest.fixture(scope="session")
 def hub_cache(tmp_path_factory):
     """A stand-in Hugging Face cache holding the default profile's models (small, random)."""
     from tools.hub_rehearsal import build_cache

@@ -123,17 +123,13 @@ def test_served_scores_equal_in_process_scores(quick_run):
         assert case["max_abs_score_diff"] <= 1e-4
 
 
-def test_fp32_ndcg_equals_the_course_evaluation(quick_run, bench_model, chunks, retriever):
+def test_fp32_ndcg_equals_the_course_evaluation(quick_run, bench_model, chunks, dense_top20_scored):
     """The bench's fp32 nDCG@10, recomputed with helpers.evaluation and make_cross_encoder."""
     from helpers import evaluation as ev
-    from helpers.reranking import make_cross_encoder
 
     _, results = quick_run
-    answerable = ev.select(ev.load_queries(), answerable=True)
+    answerable, candidates, scores = dense_top20_scored(bench_model)
     qrels = ev.qrels_for(answerable, chunks)  # the labels notebooks 03, 06 and 07 use
-    candidates = ev.first_stage_candidates(retriever, answerable, 20)
-    scorer = ev.cross_encoder_scorer(make_cross_encoder(bench_model))
-    scores = ev.second_stage_scores(scorer, answerable, candidates)
     reranked = ev.reranked_run(candidates, scores, 20, "reranked")
     expected = ev.evaluate(qrels, reranked, "ndcg@10")
     quality = results["sections"]["quality"]

@@ -321,14 +321,9 @@ def dense_and_reranked(cross_encoder, retriever, chunks, queries, k: int = 20) -
 
 
 @pytest.fixture(scope="module")
-def scored(cross_encoder, retriever):
-    """Every answerable question's dense top 20 with its cross-encoder scores, scored once."""
-    from helpers import evaluation as ev
-
-    answerable = ev.select(ev.load_queries(), answerable=True)
-    candidates = ev.first_stage_candidates(retriever, answerable, 20)
-    cross = ev.second_stage_scores(ev.cross_encoder_scorer(cross_encoder), answerable, candidates)
-    return answerable, candidates, cross
+def scored(dense_top20_scored):
+    """Every answerable question's dense top 20 with the built reranker's scores (conftest)."""
+    return dense_top20_scored(built_model_dir())
 
 
 def split_results(scored, chunks, split, k: int = 20) -> dict:
