@@ -27,3 +27,11 @@ def test_in_place_refreshes_committed_outputs(tmp_path):
     path = write_notebook(tmp_path / "01_x.ipynb", "print('fresh')")
     assert notebooks.main(["--in-place", str(path)]) == 0
     assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "fresh\n"
+
+
+def test_the_kernel_listens_on_private_unix_sockets_not_tcp(tmp_path, capfd):
+    source = "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)"
+    path = write_notebook(tmp_path / "01_x.ipynb", source)
+    assert notebooks.main(["--in-place", str(path)]) == 0
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "ipc\n"
+    assert "without encryption" not in capfd.readouterr().err  # ipykernel's warning about TCP

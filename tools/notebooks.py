@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,17 +14,21 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 def execute(path: Path, timeout: int = 1800):
     """Run one notebook in its own folder and return the executed notebook."""
     import nbformat
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
+    # Unix sockets in a private folder, not TCP on localhost: another user of the machine cannot
+    # reach the kernel (ipykernel warns about plain TCP at every start).
+    with tempfile.TemporaryDirectory(prefix="rerank-kernel-") as sockets:
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        NotebookClient(
+            notebook,
+            km=kernel,
+            timeout=timeout,
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     return notebook
 
 
