@@ -269,7 +269,7 @@ def test_cli_adapts_a_reranker_to_a_small_corpus(tmp_path):
     corpus.write_text("\n\n".join(PASSAGES * 2), encoding="utf-8")
     out = tmp_path / "my-reranker"
     command = [sys.executable, "-m", "tools.offline_reranker", "--corpus", str(corpus),
-               "--out", str(out), "--max-steps", "2", "--no-faq"]  # fmt: skip
+               "--out", str(out), "--max-steps", "2", "--faq", "4"]  # fmt: skip
     env = {**os.environ, "RERANK_THREADS": "1", "RERANK_TRAIN_PERTURBATION": ""}
     run = {"env": env, "capture_output": True, "text": True, "cwd": ROOT}
     done = subprocess.run(command, timeout=600, **run)
@@ -279,6 +279,7 @@ def test_cli_adapts_a_reranker_to_a_small_corpus(tmp_path):
     assert "training: step 2 of 2 (100%)" in done.stdout and " s left" in done.stdout
     info = json.loads((out / "recipe.json").read_text())
     assert info["steps"] == 2 and info["corpus"] == "notes.txt"
+    assert info["recipe"]["faq_rows"] == 4 and Recipe().faq_rows == 0  # FAQ pairs only on request
     scores = make_cross_encoder(str(out)).score([("charging stations", PASSAGES[1])])
     assert np.isfinite(scores).all()
     again = subprocess.run(command, timeout=600, **run)

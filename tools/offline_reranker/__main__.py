@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for the adapted reranker")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
     parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps")
-    parser.add_argument("--no-faq", action="store_true", help="train on your corpus alone")
+    parser.add_argument(
+        "--faq", type=int, metavar="N", help="also train on N FAQ pairs of data/faq/ (default: 0)"
+    )
     args = parser.parse_args(argv)
     if (args.corpus is None) != (args.out is None):
         parser.error("--corpus and --out go together")
@@ -30,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     recipe = Recipe()
     if args.epochs:
         recipe = replace(recipe, epochs=args.epochs)
-    if args.no_faq:
-        recipe = replace(recipe, faq_rows=0)
+    if args.faq is not None:
+        recipe = replace(recipe, faq_rows=args.faq)
     if args.corpus is None:
         build(force=args.force, recipe=recipe)
         return 0
