@@ -3,7 +3,8 @@
 Both sides run serving/code/inference.py with the same thread count; the server is SageMaker's
 own multi-model-server from ``.venv-serve`` (``helpers.sagemaker.serve_locally``). Each call is one
 labelled question's request: its 20 dense candidates (the course's k), and again its first 5
-(the overhead-dominated case). Three contenders take turns on every call:
+(a small request, where a fixed cost per call weighs more). Three contenders take turns on every
+call:
 
 - ``in-process score``: ``model_fn(...).score(pairs)``, the model alone;
 - ``in-process transform_fn``: the same plus JSON parsing, validation, the token count, encoding;
