@@ -130,8 +130,10 @@ serve: models $(SERVE_STAMP) ## Package MODEL=dir (default: the active reranker)
 bench: models $(SERVE_STAMP) ## Benchmark every CPU backend, LangChain, latency, HTTP, threads; build/bench/ (fails if a part breaks)
 	$(BIN)/python -m tools.bench --out build/bench
 
+# Kernels over Unix sockets in Jupyter's private runtime folder, as `make run` does: over TCP,
+# any local user can read the code and outputs (ipykernel 7 warns "susceptible to eavesdropping").
 lab: models ## Open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --KernelManager.transport=ipc notebooks/
 
 clean: ## Remove build outputs (keeps .venv and the model cache)
 	rm -rf build .pytest_cache .ruff_cache

@@ -35,3 +35,14 @@ def test_the_kernel_listens_on_private_unix_sockets_not_tcp(tmp_path, capfd):
     assert notebooks.main(["--in-place", str(path)]) == 0
     assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "ipc\n"
     assert "without encryption" not in capfd.readouterr().err  # ipykernel's warning about TCP
+
+
+def test_make_lab_starts_kernels_on_unix_sockets_too():
+    from pathlib import Path
+
+    from jupyter_client import KernelManager
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    recipe = makefile.split("\nlab:", 1)[1].split("\n\n", 1)[0]
+    assert "--KernelManager.transport=ipc" in recipe
+    assert "ipc" in KernelManager.class_traits()["transport"].values  # an option Jupyter knows
