@@ -150,7 +150,7 @@ def test_goals_met_name_their_sample_sizes():
     assert goals["langchain"]["met"] is True and "n=4" in goals["langchain"]["detail"]
     assert goals["latency"]["met"] is True and "n=30" in goals["latency"]["detail"]
     assert goals["sagemaker"]["met"] is True and "n=30 calls" in goals["sagemaker"]["detail"]
-    assert "5 pairs: 1.40×" in goals["sagemaker"]["detail"]
+    assert "5 pairs: 1.40× (1.40–1.40) (a small request, no goal)" in goals["sagemaker"]["detail"]
 
 
 def test_goals_not_met_say_so():
@@ -168,9 +168,12 @@ def test_goals_not_met_say_so():
 
 
 def test_the_backend_goal_is_ruled_out_by_hardware_without_vnni_or_amx():
-    goal = by_section(results_with({"onnx-int8-dynamic": backend(1.4, 0.95)}, isa=AVX2))["quality"]
+    results = results_with({"onnx-int8-dynamic": backend(1.4, 0.95)}, isa=AVX2)
+    goal = by_section(results)["quality"]
     assert goal["met"] is None
     assert goal["detail"].startswith("ruled out by hardware") and "torch-fp32" in goal["detail"]
+    tables.finish(results)  # measured, so the summary says "no verdict", not "n/a"
+    assert results["summary"][0].startswith("[quality] no verdict · ruled out by hardware")
 
 
 def test_decision_and_summary_lines_come_from_the_table():

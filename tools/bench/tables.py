@@ -148,7 +148,7 @@ def sagemaker_table(section: dict) -> str:
         "contenders interleaved."
     ]
     for case in section["cases"]:
-        label = " (the course's request)" if case["pairs"] == 20 else " (overhead-dominated)"
+        label = " (the course's request)" if case["pairs"] == 20 else " (a small request)"
         rows = [[m["name"], fmt_summary(m), fmt_p95(m)] for m in case["measurements"]]
         rows.append([case["ratio"]["name"], fmt_ratio_summary(case["ratio"]), ""])
         parts.append(f"{case['pairs']} pairs per call{label}:\n\n"

@@ -84,7 +84,7 @@ def goals(results: dict) -> list[dict]:
         main = serving["cases"][0]
         ratio = main["ratio"]
         others = "; ".join(
-            f"{c['pairs']} pairs: {fmt_ratio_summary(c['ratio'])} (overhead-dominated, no goal)"
+            f"{c['pairs']} pairs: {fmt_ratio_summary(c['ratio'])} (a small request, no goal)"
             for c in serving["cases"][1:]
         )
         lines.append({
@@ -110,7 +110,7 @@ def summary_lines(results: dict) -> list[str]:
     machine = results["machine"]
     isa = ", ".join(k for k, v in machine.get("isa", {}).items() if v) or "?"
     cpu = f"{machine['cpu_model']} ({machine.get('usable_cores')} cores; {isa})"
-    verdicts = {True: "met", False: "NOT met", None: "n/a"}
+    verdicts = {True: "met", False: "NOT met", None: "no verdict"}
     return [
         f"[{g['section']}] {verdicts[g['met']]} · {g['detail']} · {cpu}"
         for g in results.get("goals", [])
