@@ -19,7 +19,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 def supports_percentile(count: int, q: float, tail: float = 1.5) -> bool:
     """Say whether ``count`` samples hold a q-th percentile: ``tail`` of them expected above it.
 
-    p95 needs 30 samples; over 2, "p95" is the maximum with another name.
+    p95 needs 30 samples; below 20 it lies between the two largest values.
     """
     return count * (100 - q) / 100 >= tail
 

@@ -1,8 +1,8 @@
 """SageMaker inference handler for a cross-encoder reranker (notebook 04).
 
 Copy this folder (``inference.py``, ``rerank_schema.py``, ``rerank_backends.py``,
-``requirements.txt``) into the ``code/`` folder of ``model.tar.gz``. It implements ``model_fn`` +
-``transform_fn``, which both the Hugging Face DLC's toolkit
+``exported_backends.py``, ``requirements.txt``) into the ``code/`` folder of ``model.tar.gz``. It
+implements ``model_fn`` + ``transform_fn``, which both the Hugging Face DLC's toolkit
 (``sagemaker-huggingface-inference-toolkit``) and the plain ``sagemaker-inference`` handler
 call. It imports nothing from the rerank-lab ``helpers``.
 
