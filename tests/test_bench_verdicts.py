@@ -174,6 +174,7 @@ def test_the_backend_goal_is_ruled_out_by_hardware_without_vnni_or_amx():
     assert goal["detail"].startswith("ruled out by hardware") and "torch-fp32" in goal["detail"]
     tables.finish(results)  # measured, so the summary says "no verdict", not "n/a"
     assert results["summary"][0].startswith("[quality] no verdict · ruled out by hardware")
+    assert verdicts.goal_line("Quality", None, "why") == "Quality: no verdict — why"  # report.md
 
 
 def test_decision_and_summary_lines_come_from_the_table():

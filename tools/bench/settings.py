@@ -52,7 +52,7 @@ class Settings:
     latency_passes: int = 2  # each query is timed this many times per k (samples: queries x passes)
     ks: tuple[int, ...] = (10, 20, 50)
     sagemaker_calls: int = MIN_TIMING_SAMPLES
-    sagemaker_pair_counts: tuple[int, ...] = (20, 5)  # 20: the course's request; 5: overhead-bound
+    sagemaker_pair_counts: tuple[int, ...] = (20, 5)  # 20: the course's request; 5: a small one
     threads_pairs: int = 32
     threads: tuple[int, ...] = (1, 2)
     backends: tuple[str, ...] = BACKENDS

@@ -9,7 +9,14 @@ from pathlib import Path
 from tools.bench.quality import best_backend
 from tools.bench.serving import breakdown
 from tools.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES
-from tools.bench.verdicts import decision, fmt_ratio_summary, goal_line, goals, summary_lines
+from tools.bench.verdicts import (
+    SMALL_REQUEST,
+    decision,
+    fmt_ratio_summary,
+    goal_line,
+    goals,
+    summary_lines,
+)
 
 MEASUREMENT_KEYS = ("median", "min", "max", "p95", "repetitions", "unit")
 STATUSES = ("ok", "not available", "failed")
@@ -148,7 +155,7 @@ def sagemaker_table(section: dict) -> str:
         "contenders interleaved."
     ]
     for case in section["cases"]:
-        label = " (the course's request)" if case["pairs"] == 20 else " (a small request)"
+        label = " (the course's request)" if case["pairs"] == 20 else f" ({SMALL_REQUEST})"
         rows = [[m["name"], fmt_summary(m), fmt_p95(m)] for m in case["measurements"]]
         rows.append([case["ratio"]["name"], fmt_ratio_summary(case["ratio"]), ""])
         parts.append(f"{case['pairs']} pairs per call{label}:\n\n"

@@ -23,10 +23,14 @@ def fmt_ratio_summary(summary: dict | None) -> str:
     return f"{fmt_ratio(summary['median'])} ({summary['min']:.2f}–{summary['max']:.2f})"
 
 
+# A goal's verdict; None: measured, but no goal applies (ruled out by hardware, informational).
+VERDICTS = {True: "met", False: "NOT met", None: "no verdict"}
+SMALL_REQUEST = "a small request"  # the serving section's second case: reported, no goal
+
+
 def goal_line(label: str, met: bool | None, detail: str) -> str:
-    """Return a ``goal met / not met`` line."""
-    verdict = "not measured" if met is None else ("goal met" if met else "goal NOT met")
-    return f"{label}: {verdict} — {detail}"
+    """Return a ``label: verdict — detail`` line."""
+    return f"{label}: {VERDICTS[met]} — {detail}"
 
 
 def backend_goal(section: dict, isa: dict) -> dict:
@@ -84,7 +88,7 @@ def goals(results: dict) -> list[dict]:
         main = serving["cases"][0]
         ratio = main["ratio"]
         others = "; ".join(
-            f"{c['pairs']} pairs: {fmt_ratio_summary(c['ratio'])} (a small request, no goal)"
+            f"{c['pairs']} pairs: {fmt_ratio_summary(c['ratio'])} ({SMALL_REQUEST}, no goal)"
             for c in serving["cases"][1:]
         )
         lines.append({
@@ -110,9 +114,8 @@ def summary_lines(results: dict) -> list[str]:
     machine = results["machine"]
     isa = ", ".join(k for k, v in machine.get("isa", {}).items() if v) or "?"
     cpu = f"{machine['cpu_model']} ({machine.get('usable_cores')} cores; {isa})"
-    verdicts = {True: "met", False: "NOT met", None: "no verdict"}
     return [
-        f"[{g['section']}] {verdicts[g['met']]} · {g['detail']} · {cpu}"
+        f"[{g['section']}] {VERDICTS[g['met']]} · {g['detail']} · {cpu}"
         for g in results.get("goals", [])
     ]
 
