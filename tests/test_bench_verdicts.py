@@ -153,6 +153,17 @@ def test_goals_met_name_their_sample_sizes():
     assert "5 pairs: 1.40× (1.40–1.40) (a small request, no goal)" in goals["sagemaker"]["detail"]
 
 
+def test_the_quality_goal_names_the_timed_and_the_ranked_questions_apart():
+    """--quick times 30 questions and ranks all 54: each number names the sample behind it."""
+    results = results_with({"openvino-int8": backend(3.2, 0.996, (0.985, 1.004))})
+    results["sections"]["quality"]["timed_queries"] = 30
+    detail = by_section(results)["quality"]["detail"]
+    assert "per request (n=30 timed questions)" in detail
+    assert "(95% CI 98.5%–100.4%, n=54 questions)" in detail
+    decision = verdicts.decision(results)
+    assert "(median over 30 timed questions)" in decision and "over 54 questions)" in decision
+
+
 def test_goals_not_met_say_so():
     results = results_with(
         {"openvino-int8": backend(2.1, 0.996), "onnx-int8-dynamic": backend(3.5, 0.95)},

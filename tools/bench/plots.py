@@ -67,7 +67,8 @@ def quality_plot(section: dict, out: Path) -> str | None:
     ax.axvline(speed_goal, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("speed-up vs torch fp32 (median per request)")
     ax.set_ylabel("nDCG@10, % of fp32 (95% CI)")
-    ax.set_title(f"Speed vs ranking quality, n={section['queries']} questions")
+    timed = section.get("timed_queries", section["queries"])
+    ax.set_title(f"Speed vs ranking quality: {timed} questions timed, {section['queries']} ranked")
     ax.legend(fontsize=7)
     return _save(plt, fig, out, "speed_vs_quality.png")
 
