@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tools.bench.quality import timed_questions
 from tools.bench.settings import GOALS
 
 
@@ -67,8 +68,8 @@ def quality_plot(section: dict, out: Path) -> str | None:
     ax.axvline(speed_goal, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("speed-up vs torch fp32 (median per request)")
     ax.set_ylabel("nDCG@10, % of fp32 (95% CI)")
-    timed = section.get("timed_queries", section["queries"])
-    ax.set_title(f"Speed vs ranking quality: {timed} questions timed, {section['queries']} ranked")
+    timed, ranked = timed_questions(section), section["queries"]
+    ax.set_title(f"Speed vs ranking quality: {timed} questions timed, {ranked} ranked")
     ax.legend(fontsize=7)
     return _save(plt, fig, out, "speed_vs_quality.png")
 

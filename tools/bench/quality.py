@@ -112,6 +112,11 @@ def bench_quality(
     }
 
 
+def timed_questions(section: dict) -> int:
+    """Return how many questions the speed-ups rest on (``--quick`` times fewer than it ranks)."""
+    return section.get("timed_queries", section["queries"])
+
+
 def best_backend(section: dict, quality_bar: float = GOALS["quality"][1]) -> dict | None:
     """Return the fastest backend whose nDCG@10 keeps ``quality_bar`` of fp32's (else fp32).
 
@@ -129,6 +134,6 @@ def best_backend(section: dict, quality_bar: float = GOALS["quality"][1]) -> dic
         "speedup": chosen["speedup"],
         "ndcg_ratio": chosen["ndcg_ratio_vs_fp32"],
         "ci95": chosen["ndcg_ratio_ci95"],
-        "queries": section.get("timed_queries", section["queries"]),
+        "queries": timed_questions(section),
         "ranked": section["queries"],
     }

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.bench.quality import best_backend
+from tools.bench.quality import best_backend, timed_questions
 from tools.bench.serving import breakdown
 from tools.bench.settings import SCHEMA_VERSION, SECTIONS, TITLES
 from tools.bench.verdicts import (
@@ -101,7 +101,7 @@ def quality_table(section: dict, statuses: dict | None = None) -> str:
          "nDCG vs fp32 (95% CI)", "better/same/worse", "same top-1", "max |Δ logit|"],
         rows,
     )  # fmt: skip
-    timed = section.get("timed_queries", section["queries"])
+    timed = timed_questions(section)
     timed = f" (timed on the first {timed})" if timed < section["queries"] else ""
     return (
         f"n={section['queries']} questions, one request each: its dense top-"
