@@ -151,6 +151,7 @@ def test_goals_met_name_their_sample_sizes():
     assert goals["latency"]["met"] is True and "n=30" in goals["latency"]["detail"]
     assert goals["sagemaker"]["met"] is True and "n=30 calls" in goals["sagemaker"]["detail"]
     assert "5 pairs: 1.40× (1.40–1.40) (a small request, no goal)" in goals["sagemaker"]["detail"]
+    assert goals["quality"]["verdict"] == "met" and goals["threads"]["verdict"] == "no verdict"
 
 
 def test_the_quality_goal_names_the_timed_and_the_ranked_questions_apart():

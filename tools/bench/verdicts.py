@@ -1,8 +1,9 @@
 """The goals, judged from the measurements, each with its sample size (notebook 05).
 
 ``goals(results)`` returns one dict per goal: section, met (True, False, or None where it was not
-measured or the hardware rules it out) and a detail line that names n. ``summary_lines`` gives one
-line per goal that a workshop can paste side by side across laptops.
+measured or the hardware rules it out), its verdict word (notebook 05 prints it) and a detail
+line that names n. ``summary_lines`` gives one line per goal that a workshop can paste side by
+side across laptops.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def goals(results: dict) -> list[dict]:
             "detail": f"{ratio['name']}: {fmt_ratio_summary(ratio)}, n={ratio['repetitions']} "
             "(informational)",
         })  # fmt: skip
-    return lines
+    return [goal | {"verdict": VERDICTS[goal["met"]]} for goal in lines]
 
 
 def summary_lines(results: dict) -> list[str]:
@@ -116,8 +117,7 @@ def summary_lines(results: dict) -> list[str]:
     isa = ", ".join(k for k, v in machine.get("isa", {}).items() if v) or "?"
     cpu = f"{machine['cpu_model']} ({machine.get('usable_cores')} cores; {isa})"
     return [
-        f"[{g['section']}] {VERDICTS[g['met']]} · {g['detail']} · {cpu}"
-        for g in results.get("goals", [])
+        f"[{g['section']}] {g['verdict']} · {g['detail']} · {cpu}" for g in results.get("goals", [])
     ]
 
 
