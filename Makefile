@@ -31,10 +31,11 @@ help: ## Show this list
 # uv installs the pinned set from its cache in seconds where pip unpacks every wheel again
 # (.venv: 36 s against pip's 175 s, warm caches), from the sources pip is configured with.
 # Byte-compiled, as pip does: Python 3.12+ would otherwise print third-party SyntaxWarnings
-# into a learner's first notebook run. $(1): the environment.
+# into a learner's first notebook run. $(1): the environment; $(2): --torch for the torch step
+# (PyTorch's CPU index, where it can be reached: PyPI's Linux torch is the 3 GB CUDA build).
 UV_PIN := uv==0.13.9
 uv_install = $(1)/bin/uv pip install --quiet --python $(1)/bin/python --compile-bytecode \
-	$$($(1)/bin/python tools/pip_sources.py)
+	$$($(1)/bin/python tools/pip_sources.py $(2))
 
 # The oldest Python the pins install on (pyproject's requires-python; tests/test_project.py).
 PYTHON_MIN := 3.11
@@ -46,8 +47,9 @@ $(STAMP): requirements.txt pyproject.toml
 		exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(UV_PIN)
-	# torch first, from its exact pin: anything else would pull the multi-GB CUDA build.
-	$(call uv_install,$(VENV)) "$$(grep -E '^torch==' requirements.txt)"
+	# torch first, the CPU build of its exact pin: torch pulled in by another package would be
+	# PyPI's, the CUDA build on Linux.
+	$(call uv_install,$(VENV),--torch) "$$(grep -E '^torch==' requirements.txt)"
 	$(call uv_install,$(VENV)) -r requirements.txt
 	$(call uv_install,$(VENV)) --no-deps -e .
 	touch $@

@@ -10,13 +10,14 @@ python="${PYTHON:-python3}"
 "$python" -m venv "$venv"
 # uv, as the Makefile uses for .venv (its pin, from the sources pip is configured with).
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$(sed -n 's/^UV_PIN := //p' "$here/../Makefile")"
+uv=("$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode)
+sources="$here/../tools/pip_sources.py"
+# torch first, the CPU build of its exact pin (PyTorch's CPU index where it can be reached), as
+# the Makefile does for .venv: torch pulled in by another package would be PyPI's CUDA build.
 # shellcheck disable=SC2046  # the sources are separate options
-uv=("$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode
-    $("$venv/bin/python" "$here/../tools/pip_sources.py"))
-# torch first, from its exact pin, as the Makefile does for .venv: a looser request lets the
-# installer pull the multi-GB CUDA build.
-"${uv[@]}" "$(grep -E '^torch==' "$here/requirements-serve.txt")"
-"${uv[@]}" -r "$here/requirements-serve.txt"
+"${uv[@]}" $("$venv/bin/python" "$sources" --torch) "$(grep -E '^torch==' "$here/requirements-serve.txt")"
+# shellcheck disable=SC2046
+"${uv[@]}" $("$venv/bin/python" "$sources") -r "$here/requirements-serve.txt"
 "$venv/bin/python" -c "import mms, sagemaker_inference, sagemaker_huggingface_inference_toolkit, \
 transformers, torch; print('serve venv ok: transformers', transformers.__version__, 'torch', \
 torch.__version__)"

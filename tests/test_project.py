@@ -62,6 +62,35 @@ def test_uv_installs_from_the_sources_pip_is_configured_with():
     assert uv_pin and "UV_PIN := " in (ROOT / "serving" / "make_serve_venv.sh").read_text()
 
 
+def test_torch_comes_from_pytorchs_cpu_index_where_it_can_be_reached(tmp_path, capsys):
+    """PyPI's Linux torch is the CUDA build: the torch step adds PyTorch's CPU index when it
+    answers, and says where torch comes from when it does not (this machine: no internet)."""
+    import functools
+    import http.server
+    import socket
+    import threading
+
+    from tools.pip_sources import torch_options
+
+    (tmp_path / "torch").mkdir()  # a simple index: one page per project
+    (tmp_path / "torch" / "index.html").write_text("<a>torch-2.13.0+cpu-...whl</a>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        index = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert torch_options(index) == ["--extra-index-url", index]
+        server.shutdown()
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{closed.getsockname()[1]}/whl/cpu"
+    assert torch_options(gone, timeout_s=5) == []
+    assert f"note: {gone} cannot be reached" in capsys.readouterr().err
+    assert torch_options("") == []  # TORCH_INDEX= leaves torch to pip's sources
+    for script in (ROOT / "Makefile", ROOT / "serving" / "make_serve_venv.sh"):
+        torch_step = next(line for line in script.read_text().splitlines() if "'^torch=='" in line)
+        assert "--torch" in torch_step, script.name
+
+
 def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
 

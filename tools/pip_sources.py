@@ -2,13 +2,21 @@
 
 uv reads none of pip's configuration (pip.conf, PIP_* variables). Without this, a machine whose
 pip installs from a local mirror or wheel folder (the CPU torch wheel, for one) would get other
-wheels from uv. Usage: ``python tools/pip_sources.py`` with the environment's own Python.
+wheels from uv. ``--torch`` adds PyTorch's CPU index for the step that installs torch: PyPI's
+Linux torch is the CUDA build (about 3 GB with its nvidia-* packages). Usage:
+``python tools/pip_sources.py [--torch]`` with the environment's own Python.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import urllib.request
+
+# Where the CPU builds of every torch release live; TORCH_INDEX= (empty) leaves torch to pip's
+# sources (a machine whose mirror already holds the CPU wheel, or one that wants CUDA).
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 UV_OPTIONS = {
     "index-url": "--index-url",
@@ -30,8 +38,28 @@ def uv_options(pip_config_listing: str) -> list[str]:
     return options
 
 
+def torch_options(index: str, timeout_s: float = 10) -> list[str]:
+    """Return uv options that add ``index`` (PyTorch's CPU builds), or [] with a note on stderr
+    when it is empty or cannot be reached (no internet but a mirror, a firewall)."""
+    if not index:
+        return []
+    try:
+        urllib.request.urlopen(f"{index.rstrip('/')}/torch/", timeout=timeout_s).close()
+    except (OSError, ValueError) as error:
+        print(
+            f"note: {index} cannot be reached ({error}), so torch comes from pip's sources; "
+            "from PyPI on Linux that is the CUDA build (about 3 GB)",
+            file=sys.stderr,
+        )
+        return []
+    return ["--extra-index-url", index]
+
+
 if __name__ == "__main__":
     listing = subprocess.run(
         [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
     ).stdout
-    print(" ".join(uv_options(listing)))
+    options = uv_options(listing)
+    if "--torch" in sys.argv[1:]:
+        options += torch_options(os.environ.get("TORCH_INDEX", TORCH_INDEX))
+    print(" ".join(options))
