@@ -39,8 +39,8 @@ def uv_options(pip_config_listing: str) -> list[str]:
 
 
 def torch_options(index: str, timeout_s: float = 10) -> list[str]:
-    """Return uv options that add ``index`` (PyTorch's CPU builds), or [] with a note on stderr
-    when it is empty or cannot be reached (no internet but a mirror, a firewall)."""
+    """Return uv options that add ``index`` (PyTorch's CPU builds); [] when it is empty, and []
+    with a note on stderr when it cannot be reached (no internet but a mirror, a firewall)."""
     if not index:
         return []
     try:
