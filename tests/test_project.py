@@ -5,6 +5,7 @@ import ast
 import functools
 import json
 import re
+import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, metadata, packages_distributions
 from pathlib import Path
@@ -62,33 +63,92 @@ def test_uv_installs_from_the_sources_pip_is_configured_with():
     assert uv_pin and "UV_PIN := " in (ROOT / "serving" / "make_serve_venv.sh").read_text()
 
 
-def test_torch_comes_from_pytorchs_cpu_index_where_it_can_be_reached(tmp_path, capsys):
-    """PyPI's Linux torch is the CUDA build: the torch step adds PyTorch's CPU index when it
-    answers, and says where torch comes from when it does not (this machine: no internet)."""
-    import functools
+def fake_torch_wheel(folder: Path, version: str) -> str:
+    """Write an empty pure-Python wheel named torch ``version`` into ``folder``; return its name."""
+    import zipfile
+
+    info, name = f"torch-{version}.dist-info", f"torch-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(folder / name, "w") as archive:
+        archive.writestr("torch/__init__.py", "")
+        archive.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n"
+        )
+        archive.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        archive.writestr(f"{info}/RECORD", "")
+    return name
+
+
+@pytest.fixture
+def pytorch_index(tmp_path):
+    """A local stand-in for PyTorch's CPU index, serving torch 2.13.0+cpu over HTTP; its URL."""
     import http.server
-    import socket
     import threading
 
-    from tools.pip_sources import torch_options
-
-    (tmp_path / "torch").mkdir()  # a simple index: one page per project
-    (tmp_path / "torch" / "index.html").write_text("<a>torch-2.13.0+cpu-...whl</a>")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    (tmp_path / "pytorch" / "torch").mkdir(parents=True)
+    name = fake_torch_wheel(tmp_path / "pytorch" / "torch", "2.13.0+cpu")
+    (tmp_path / "pytorch" / "torch" / "index.html").write_text(f'<a href="{name}">{name}</a>')
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "pytorch")
+    )
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        index = f"http://127.0.0.1:{server.server_address[1]}/"
-        assert torch_options(index) == ["--extra-index-url", index]
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
         server.shutdown()
+
+
+@pytest.fixture
+def unreachable_index():
+    import socket
+
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
-        gone = f"http://127.0.0.1:{closed.getsockname()[1]}/whl/cpu"
-    assert torch_options(gone, timeout_s=5) == []
-    assert f"note: {gone} cannot be reached" in capsys.readouterr().err
+        return f"http://127.0.0.1:{closed.getsockname()[1]}/whl/cpu"
+
+
+def test_the_torch_step_adds_pytorchs_cpu_index_where_it_can_be_reached(
+    pytorch_index, unreachable_index, capsys
+):
+    """PyPI's Linux torch is the CUDA build: the Makefile's and make_serve_venv.sh's torch step
+    add PyTorch's CPU index when it answers, and say where torch comes from when it does not
+    (this machine: no internet)."""
+    from tools.pip_sources import torch_options
+
+    assert torch_options(pytorch_index) == ["--extra-index-url", pytorch_index]
+    assert torch_options(unreachable_index, timeout_s=5) == []
+    assert f"note: {unreachable_index} cannot be reached" in capsys.readouterr().err
     assert torch_options("") == []  # TORCH_INDEX= leaves torch to pip's sources
     for script in (ROOT / "Makefile", ROOT / "serving" / "make_serve_venv.sh"):
         torch_step = next(line for line in script.read_text().splitlines() if "'^torch=='" in line)
         assert "--torch" in torch_step, script.name
+
+
+def test_uv_takes_the_cpu_build_from_that_index_over_pypis(
+    pytorch_index, unreachable_index, tmp_path
+):
+    """With the index added, uv picks 2.13.0+cpu over PyPI's 2.13.0 (here a wheel folder)."""
+    from tools.pip_sources import torch_options
+
+    uv = Path(sys.executable).parent / "uv"  # the Makefile's installer, in .venv
+    if not uv.is_file():
+        pytest.skip("no uv beside this Python: `make venv` installs it")
+    (tmp_path / "pypi").mkdir()
+    (tmp_path / "no-index").mkdir()
+    fake_torch_wheel(tmp_path / "pypi", "2.13.0")
+
+    def chosen(index: str) -> str:
+        done = subprocess.run(
+            [str(uv), "pip", "install", "--dry-run", "--no-deps", "--python", sys.executable,
+             "--target", str(tmp_path / "env"), "--index-url", (tmp_path / "no-index").as_uri(),
+             "--find-links", str(tmp_path / "pypi"), "--index-strategy", "unsafe-best-match",
+             *torch_options(index, timeout_s=5), "torch==2.13.0"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        return re.search(r"\+ torch==(\S+)", done.stderr).group(1)
+
+    assert chosen(pytorch_index) == "2.13.0+cpu"
+    assert chosen(unreachable_index) == "2.13.0"  # PyPI's, as the note says
 
 
 def make_targets() -> set[str]:
