@@ -100,11 +100,9 @@ def pytorch_index(tmp_path):
 
 @pytest.fixture
 def unreachable_index():
-    import socket
+    from helpers.sagemaker.local import free_port  # a port nobody listens on
 
-    with socket.socket() as closed:  # a port nobody listens on
-        closed.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{closed.getsockname()[1]}/whl/cpu"
+    return f"http://127.0.0.1:{free_port()}/whl/cpu"
 
 
 def test_the_torch_step_adds_pytorchs_cpu_index_where_it_can_be_reached(
