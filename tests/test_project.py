@@ -153,12 +153,19 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
 
 
-def test_make_test_runs_the_unit_tests_before_the_notebooks():
-    """tests/test_bench.py writes build/bench-quick, which notebook 05 reuses (``--reuse``):
-    unit tests first, or notebook 05 measures again (minutes; it would still pass)."""
-    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    runs = re.findall(r"pytest [^;]*?(tests|notebooks);", recipe)
-    assert runs == ["tests", "notebooks"], recipe
+def test_make_test_times_alone_first_then_runs_the_rest_side_by_side():
+    """tests/test_bench.py writes build/bench-quick, which notebook 05 reuses (``--reuse``): both
+    run first, alone on the CPU they time; then every other test and notebook, in xdist workers
+    of one torch thread each (a notebook whole in one worker), none of them run twice."""
+    makefile = (ROOT / "Makefile").read_text()
+    timed = re.search(r"^TIMED := (.+)$", makefile, re.M).group(1).split()
+    assert timed == ["tests/test_bench.py", "notebooks/05_make_it_fast.ipynb"]
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    first, rest = re.findall(r"pytest ([^;]*);", recipe)
+    assert first.split()[-1] == "$(TIMED)" and "-n" not in first.split()
+    assert "RERANK_THREADS=1 OMP_NUM_THREADS=1" in recipe.split(first, 1)[1].split("pytest")[0]
+    assert "-n $(TEST_WORKERS) --dist loadscope" in rest
+    assert "$(addprefix --ignore ,$(TIMED))" in rest and rest.split()[-2:] == ["tests", "notebooks"]
     bench_test = (ROOT / "tests" / "test_bench.py").read_text()
     notebook = (ROOT / "notebooks" / "05_make_it_fast.ipynb").read_text()
     assert '"build" / "bench-quick"' in bench_test
