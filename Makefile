@@ -108,17 +108,21 @@ test-perturbed: venvs lint ## nbval over notebooks/ against an offline reranker 
 
 # The default profile's models as a stand-in Hub cache (real layout, files and configs, random
 # weights): every notebook and the serving path run as `make run` would run them, with no Hub.
+# No timing here is a result (random weights): the serving tests and TEST_WORKERS notebooks run
+# side by side, one torch thread each, as make test's second pass does.
 REHEARSAL := $(abspath build/rehearse)
 rehearse: data $(SERVE_STAMP) ## Run every notebook in the default profile on a stand-in Hub cache (offline)
-	rm -rf $(REHEARSAL)
+	rm -rf $(REHEARSAL) && mkdir -p $(REHEARSAL)
 	start=$$SECONDS; \
+	RERANK_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/pytest -p no:cacheprovider -m rehearsal \
+		tests/test_rehearsal.py > $(REHEARSAL)/serving.log 2>&1 & serving_pid=$$!; \
 	$(BIN)/python -m tools.hub_rehearsal $(REHEARSAL)/hub && \
 	env -u RERANK_EMBEDDING_MODEL -u RERANK_RERANKER_MODEL RERANK_PROFILE=default \
 		HF_HUB_OFFLINE=1 HF_HUB_CACHE=$(REHEARSAL)/hub RERANK_CACHE_DIR=$(REHEARSAL)/cache \
-		$(BIN)/python -m tools.notebooks --out $(REHEARSAL)/notebooks; \
+		RERANK_THREADS=1 OMP_NUM_THREADS=1 \
+		$(BIN)/python -m tools.notebooks --jobs $(TEST_WORKERS) --out $(REHEARSAL)/notebooks; \
 	notebooks=$$?; \
-	$(BIN)/pytest -p no:cacheprovider -m rehearsal tests/test_rehearsal.py; \
-	serving=$$?; \
+	wait $$serving_pid; serving=$$?; cat $(REHEARSAL)/serving.log; \
 	echo "make rehearse: $$((SECONDS - start)) s (outputs discarded: random weights, not results)"; \
 	exit $$((notebooks || serving))
 

@@ -1,4 +1,5 @@
 import nbformat
+import pytest
 
 from tools import notebooks
 
@@ -10,11 +11,12 @@ def write_notebook(path, source):
     return path
 
 
-def test_runner_writes_notebook_and_html_and_reports_each(tmp_path, capsys):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # 2: make rehearse runs notebooks side by side
+def test_runner_writes_notebook_and_html_and_reports_each(tmp_path, capsys, jobs):
     good = write_notebook(tmp_path / "01_good.ipynb", "print(6 * 7)")
     bad = write_notebook(tmp_path / "02_bad.ipynb", "raise RuntimeError('boom')")
     out = tmp_path / "build"
-    assert notebooks.main(["--out", str(out), str(good), str(bad)]) == 1
+    assert notebooks.main(["--jobs", jobs, "--out", str(out), str(good), str(bad)]) == 1
     rows = capsys.readouterr().out.splitlines()
     assert rows[1].startswith("01_good.ipynb") and rows[1].endswith("ok")
     assert rows[2].startswith("02_bad.ipynb") and "failed: " in rows[2] and "boom" in rows[2]

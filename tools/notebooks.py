@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -46,26 +49,36 @@ def write_outputs(notebook, path: Path, out_dir: Path | None) -> None:
     (out_dir / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
 
 
+def run_one(path: Path, out_dir: Path | None) -> tuple[bool, str]:
+    """Execute one notebook and save it; return (ok, its row of the report). Never raises."""
+    start = time.perf_counter()
+    try:
+        write_outputs(execute(path), path, out_dir)
+        ok, result = True, "ok"
+    except Exception as exc:  # report every notebook, then fail at the end
+        ok = False
+        result = f"failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
+    return ok, f"{path.name:<40} {time.perf_counter() - start:>8.1f}  {result}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Execute every notebook in order, print one row each; return 1 if any failed."""
+    """Execute every notebook, print one row each in order; return 1 if any failed."""
     parser = argparse.ArgumentParser(description=__doc__)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, default=Path("build"), help="folder for the results")
     where.add_argument("--in-place", action="store_true", help="refresh committed outputs")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks run side by side")
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/NN_*.ipynb")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-    failed = 0
+    out_dir = None if args.in_place else args.out
     print(f"{'notebook':<40} {'seconds':>8}  result")
-    for path in paths:
-        start = time.perf_counter()
-        try:
-            write_outputs(execute(path), path, None if args.in_place else args.out)
-            result = "ok"
-        except Exception as exc:  # report every notebook, then fail at the end
-            failed += 1
-            result = f"failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200]}"
-        print(f"{path.name:<40} {time.perf_counter() - start:>8.1f}  {result}", flush=True)
+    # Each job is a spawned process (not forked: nothing of this one's state leaks into it).
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        failed = 0
+        for ok, row in pool.map(run_one, paths, repeat(out_dir)):
+            print(row, flush=True)
+            failed += not ok
     return 1 if failed else 0
 
 
