@@ -1,3 +1,5 @@
+import os
+
 import nbformat
 import pytest
 
@@ -29,6 +31,14 @@ def test_in_place_refreshes_committed_outputs(tmp_path):
     path = write_notebook(tmp_path / "01_x.ipynb", "print('fresh')")
     assert notebooks.main(["--in-place", str(path)]) == 0
     assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "fresh\n"
+
+
+def test_each_kernel_is_stopped_once_its_notebook_is_done(tmp_path):
+    path = write_notebook(tmp_path / "01_x.ipynb", "import os\nprint(os.getpid())")
+    assert notebooks.main(["--in-place", str(path)]) == 0
+    kernel_pid = int(nbformat.read(path, as_version=4).cells[0].outputs[0]["text"])
+    with pytest.raises(ProcessLookupError):  # not left running until the runner exits
+        os.kill(kernel_pid, 0)
 
 
 def test_the_kernel_listens_on_private_unix_sockets_not_tcp(tmp_path, capfd):

@@ -25,13 +25,17 @@ def execute(path: Path, timeout: int = 1800):
     # reach the kernel (ipykernel warns about plain TCP at every start).
     with tempfile.TemporaryDirectory(prefix="rerank-kernel-") as sockets:
         kernel = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
-        NotebookClient(
-            notebook,
-            km=kernel,
-            timeout=timeout,
-            record_timing=False,
-            resources={"metadata": {"path": str(path.parent)}},
-        ).execute()
+        try:
+            NotebookClient(
+                notebook,
+                km=kernel,
+                timeout=timeout,
+                record_timing=False,
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
+        finally:  # nbclient stops only kernels it made: each kernel would keep its models in memory
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=True)
     return notebook
 
 
