@@ -87,12 +87,14 @@ run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one r
 # the time (model servers starting, timeouts running out); two processes of two threads on two
 # cores are slower than one (their OpenMP threads spin). Both passes print their slowest items.
 TEST_WORKERS ?= 2
+# RERANK_THREADS for the course's set_cpu_threads; OMP_NUM_THREADS for the rest (model servers).
+ONE_THREAD := RERANK_THREADS=1 OMP_NUM_THREADS=1
 TIMED := tests/test_bench.py notebooks/05_make_it_fast.ipynb
 test: venvs lint ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
 	start=$$SECONDS; RERANK_PROFILE=offline $(BIN)/pytest --durations=10 $(TIMED); timed=$$?; \
 	echo "make test: the quick bench and notebook 05, alone: $$((SECONDS - start)) s"; \
-	start=$$SECONDS; RERANK_PROFILE=offline RERANK_THREADS=1 OMP_NUM_THREADS=1 \
+	start=$$SECONDS; RERANK_PROFILE=offline $(ONE_THREAD) \
 		$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --durations=15 \
 		$(addprefix --ignore ,$(TIMED)) tests notebooks; rest=$$?; \
 	echo "make test: the other tests and notebooks, $(TEST_WORKERS) at a time: $$((SECONDS - start)) s"; \
@@ -114,13 +116,12 @@ REHEARSAL := $(abspath build/rehearse)
 rehearse: data $(SERVE_STAMP) ## Run every notebook in the default profile on a stand-in Hub cache (offline)
 	rm -rf $(REHEARSAL) && mkdir -p $(REHEARSAL)
 	start=$$SECONDS; \
-	RERANK_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/pytest -p no:cacheprovider -m rehearsal \
+	$(ONE_THREAD) $(BIN)/pytest -p no:cacheprovider -m rehearsal \
 		tests/test_rehearsal.py > $(REHEARSAL)/serving.log 2>&1 & serving_pid=$$!; \
 	$(BIN)/python -m tools.hub_rehearsal $(REHEARSAL)/hub && \
 	env -u RERANK_EMBEDDING_MODEL -u RERANK_RERANKER_MODEL RERANK_PROFILE=default \
 		HF_HUB_OFFLINE=1 HF_HUB_CACHE=$(REHEARSAL)/hub RERANK_CACHE_DIR=$(REHEARSAL)/cache \
-		RERANK_THREADS=1 OMP_NUM_THREADS=1 \
-		$(BIN)/python -m tools.notebooks --jobs $(TEST_WORKERS) --out $(REHEARSAL)/notebooks; \
+		$(ONE_THREAD) $(BIN)/python -m tools.notebooks --jobs $(TEST_WORKERS) --out $(REHEARSAL)/notebooks; \
 	notebooks=$$?; \
 	wait $$serving_pid; serving=$$?; cat $(REHEARSAL)/serving.log; \
 	echo "make rehearse: $$((SECONDS - start)) s (outputs discarded: random weights, not results)"; \
