@@ -91,8 +91,11 @@ run: models $(SERVE_STAMP) ## Execute every notebook headless into build/, one r
 # the time (model servers starting, timeouts running out); two processes of two threads on two
 # cores are slower than one (their OpenMP threads spin). Both passes print their slowest items.
 TEST_WORKERS ?= 2
-# RERANK_THREADS for the course's set_cpu_threads; OMP_NUM_THREADS for the rest (model servers).
-ONE_THREAD := RERANK_THREADS=1 OMP_NUM_THREADS=1
+# RERANK_THREADS for the course's set_cpu_threads; OMP_NUM_THREADS for the rest (model servers);
+# OMP_WAIT_POLICY=PASSIVE for a cell that asks for two threads anyway (notebook 02's threads table):
+# a thread waiting for the core the other process holds sleeps instead of spinning on it (a batch-1
+# predict with a process beside it: 2.9 s spinning, 1.1 s asleep).
+ONE_THREAD := RERANK_THREADS=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 TIMED := tests/test_bench.py notebooks/05_make_it_fast.ipynb
 test: venvs lint ## Lint, then run unit tests and nbval over notebooks/ (offline profile)
 	RERANK_PROFILE=offline $(MAKE) --no-print-directory models
