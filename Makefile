@@ -30,15 +30,13 @@ help: ## Show this list
 
 # uv installs the pinned set from its cache in seconds where pip unpacks every wheel again
 # (.venv: 36 s against pip's 175 s, warm caches), from the sources pip is configured with.
-# Byte-compiled on Python 3.12+, as pip does: there, a module compiled on its first import prints
-# third-party SyntaxWarnings into a learner's first notebook run. Python 3.11 keeps those silent,
-# so each module compiles on its first import instead: compiling all of torch and transformers up
-# front costs 40 s per environment here (uv, warm cache: 42 s against 4 s), for modules nothing
-# imports. tools/pip_sources.py prints that choice with the sources. $(1): the environment;
-# $(2): --torch for the torch step (PyTorch's CPU index, where it can be reached: PyPI's Linux
-# torch is the 3 GB CUDA build).
+# Byte-compiled, as pip does: Python 3.12+ would otherwise print third-party SyntaxWarnings
+# into a learner's first notebook run, and where PYTHONDONTWRITEBYTECODE is set (this machine, many
+# CI images) every process would compile each module it imports again: make test took 1,432 s
+# against 1,148 (2f4b495, reverted). $(1): the environment; $(2): --torch for the torch step
+# (PyTorch's CPU index, where it can be reached: PyPI's Linux torch is the 3 GB CUDA build).
 UV_PIN := uv==0.13.9
-uv_install = $(1)/bin/uv pip install --quiet --python $(1)/bin/python \
+uv_install = $(1)/bin/uv pip install --quiet --python $(1)/bin/python --compile-bytecode \
 	$$($(1)/bin/python tools/pip_sources.py $(2))
 
 # The oldest Python the pins install on (pyproject's requires-python; tests/test_project.py).

@@ -10,8 +10,7 @@ python="${PYTHON:-python3}"
 "$python" -m venv "$venv"
 # uv, as the Makefile uses for .venv (its pin, from the sources pip is configured with).
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$(sed -n 's/^UV_PIN := //p' "$here/../Makefile")"
-# Byte-compiled on Python 3.12+ only, as .venv (the Makefile says why; pip_sources prints it).
-uv=("$venv/bin/uv" pip install --quiet --python "$venv/bin/python")
+uv=("$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode)
 sources="$here/../tools/pip_sources.py"
 # torch first, the CPU build of its exact pin (PyTorch's CPU index where it can be reached), as
 # the Makefile does for .venv: torch pulled in by another package would be PyPI's CUDA build.

@@ -63,18 +63,6 @@ def test_uv_installs_from_the_sources_pip_is_configured_with():
     assert uv_pin and "UV_PIN := " in (ROOT / "serving" / "make_serve_venv.sh").read_text()
 
 
-def test_bytecode_is_compiled_at_install_only_where_first_imports_would_print_warnings():
-    """Python 3.12+ prints third-party SyntaxWarnings when a module compiles on first import;
-    3.11 does not, and compiling all of .venv up front costs 40 s (Makefile, uv_install)."""
-    from tools.pip_sources import compile_options
-
-    assert compile_options((3, 11, 7)) == []
-    assert compile_options((3, 12, 0)) == compile_options((3, 13, 1)) == ["--compile-bytecode"]
-    for script in (ROOT / "Makefile", ROOT / "serving" / "make_serve_venv.sh"):
-        text = script.read_text()
-        assert "pip_sources.py" in text and "--compile-bytecode" not in text  # one rule, there
-
-
 def fake_torch_wheel(folder: Path, version: str) -> str:
     """Write an empty pure-Python wheel named torch ``version`` into ``folder``; return its name."""
     import zipfile

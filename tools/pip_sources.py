@@ -3,9 +3,8 @@
 uv reads none of pip's configuration (pip.conf, PIP_* variables). Without this, a machine whose
 pip installs from a local mirror or wheel folder (the CPU torch wheel, for one) would get other
 wheels from uv. ``--torch`` adds PyTorch's CPU index for the step that installs torch: PyPI's
-Linux torch is the CUDA build (about 3 GB with its nvidia-* packages). On Python 3.12+ it adds
-``--compile-bytecode`` (the Makefile says why). Usage: ``python tools/pip_sources.py [--torch]``
-with the environment's own Python.
+Linux torch is the CUDA build (about 3 GB with its nvidia-* packages). Usage:
+``python tools/pip_sources.py [--torch]`` with the environment's own Python.
 """
 
 from __future__ import annotations
@@ -39,12 +38,6 @@ def uv_options(pip_config_listing: str) -> list[str]:
     return options
 
 
-def compile_options(version: tuple = sys.version_info) -> list[str]:
-    """Return ``--compile-bytecode`` where compiling on first import would print third-party
-    SyntaxWarnings into notebooks (Python 3.12+), else [] (modules compile as they are imported)."""
-    return ["--compile-bytecode"] if version >= (3, 12) else []
-
-
 def torch_options(index: str, timeout_s: float = 10) -> list[str]:
     """Return uv options that add ``index`` (PyTorch's CPU builds); [] when it is empty, and []
     with a note on stderr when it cannot be reached (no internet but a mirror, a firewall)."""
@@ -66,7 +59,7 @@ if __name__ == "__main__":
     listing = subprocess.run(
         [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
     ).stdout
-    options = uv_options(listing) + compile_options()
+    options = uv_options(listing)
     if "--torch" in sys.argv[1:]:
         options += torch_options(os.environ.get("TORCH_INDEX", TORCH_INDEX))
     print(" ".join(options))
